@@ -1,0 +1,113 @@
+"""Process and file helpers shared by the lab components (test infrastructure only)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CACHE_ROOT = Path(os.environ.get("LAB_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sre-toolkit-lab")
+STATE_DIR = Path(os.environ.get("LAB_STATE_DIR") or Path.home() / ".local" / "state" / "sre-toolkit-lab")
+
+
+class LabError(RuntimeError):
+    """A lab component could not be brought up or down."""
+
+
+@dataclass
+class LabContext:
+    state_dir: Path = STATE_DIR
+    cache_dir: Path = CACHE_ROOT
+    scale: bool = False
+    logs: list = field(default_factory=list)
+
+    def component_dir(self, name: str) -> Path:
+        path = self.state_dir / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def log(self, message: str) -> None:
+        print(f"[lab] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise LabError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
+
+
+def _start_ticks(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def start_daemon(name: str, argv: list, workdir: Path, env: dict | None = None) -> int:
+    """Start a process in its own session, log to <workdir>/<name>.log, record pid + start time.
+
+    The start time makes stop_daemon safe against PID reuse.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = open(workdir / f"{name}.log", "ab")
+    proc = subprocess.Popen(
+        [str(a) for a in argv], cwd=str(workdir), stdout=log, stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL, start_new_session=True, env={**os.environ, **(env or {})},
+    )
+    (workdir / f"{name}.pid").write_text(json.dumps({"pid": proc.pid, "start": _start_ticks(proc.pid), "argv": [str(a) for a in argv]}))
+    return proc.pid
+
+
+def daemon_alive(name: str, workdir: Path) -> bool:
+    pidfile = workdir / f"{name}.pid"
+    if not pidfile.exists():
+        return False
+    rec = json.loads(pidfile.read_text())
+    return _start_ticks(rec["pid"]) == rec["start"]
+
+
+def stop_daemon(name: str, workdir: Path, timeout: float = 10.0) -> None:
+    """SIGTERM the daemon's process group, SIGKILL after timeout, remove the pid file."""
+    pidfile = workdir / f"{name}.pid"
+    if not pidfile.exists():
+        return
+    rec = json.loads(pidfile.read_text())
+    pid = rec["pid"]
+    if _start_ticks(pid) == rec["start"]:
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(pid, sig)
+            except ProcessLookupError:
+                break
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline and _start_ticks(pid) == rec["start"]:
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+                time.sleep(0.1)
+            if _start_ticks(pid) != rec["start"]:
+                break
+    pidfile.unlink(missing_ok=True)
+
+
+def run(argv: list, **kwargs) -> subprocess.CompletedProcess:
+    kwargs.setdefault("check", True)
+    kwargs.setdefault("text", True)
+    return subprocess.run([str(a) for a in argv], **kwargs)
