@@ -12,13 +12,20 @@ BIN="$CACHE_ROOT/bin/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-trimpath -mod=mod"
 export GOPATH="${GOPATH:-$HOME/go}"
 
-log() { printf '[lab-build] %s\n' "$*" >&2; }
+log() { printf '[lab-build] %s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
-need() { [ -x "$BIN/$1" ] && "$BIN/$1" --version >/dev/null 2>&1; }
+need() {
+  [ -x "$BIN/$1" ] || return 1
+  case "$1" in
+    kubectl) "$BIN/$1" version --client >/dev/null 2>&1 ;;
+    *) "$BIN/$1" --version >/dev/null 2>&1 ;;
+  esac
+}
 
 build_kubernetes() {
   local missing=()
-  for c in kube-apiserver kube-controller-manager kube-scheduler; do need "$c" || missing+=("$c"); done
+  # kubectl too: the image's kubectl (1.32) is more than one minor away from a 1.36 server.
+  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do need "$c" || missing+=("$c"); done
   [ ${#missing[@]} -eq 0 ] && return 0
   local minor="${K8S_VERSION#*.}"; minor="${minor%%.*}"
   local staging_tag="v0.${K8S_VERSION#*.}"
@@ -29,7 +36,7 @@ build_kubernetes() {
     if [ ! -f go.mod ]; then
       printf 'module lab.local/k8s\n\ngo 1.26.0\n\ngodebug default=go1.26\n' > go.mod
       printf 'package main\n' > tools.go
-      printf '//go:build tools\n\npackage main\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n\t_ "k8s.io/kubernetes/cmd/kube-scheduler"\n)\n' > tools.go
+      printf '//go:build tools\n\npackage main\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n\t_ "k8s.io/kubernetes/cmd/kube-scheduler"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n)\n' > tools.go
       GOFLAGS=-mod=mod go mod download "k8s.io/kubernetes@v$K8S_VERSION"
       local modfile
       modfile="$(go env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/v$K8S_VERSION.mod"
