@@ -1,0 +1,89 @@
+"""Run modules and playbooks through a real ansible-playbook, with this checkout as sre.toolkit."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from tests.integration.collection import REPO_ROOT, collections_root
+
+PYTHON = sys.executable
+
+
+def ansible_env(extra: dict | None = None) -> dict:
+    env = dict(os.environ)
+    env.update({
+        "ANSIBLE_COLLECTIONS_PATH": str(collections_root()),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_HOST_KEY_CHECKING": "0",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "ANSIBLE_LOCALHOST_WARNING": "0",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
+        "PATH": f"{Path(PYTHON).parent}:{env.get('PATH', '')}",
+    })
+    env.update(extra or {})
+    return env
+
+
+def inventory_file(workdir: Path) -> Path:
+    path = workdir / "inventory.ini"
+    path.write_text(f"localhost ansible_connection=local ansible_python_interpreter={PYTHON}\n")
+    return path
+
+
+def playbook_command(playbook: Path, workdir: Path, extra_vars: dict | None = None, check=False, diff=False,
+                     inventory: Path | None = None) -> list:
+    cmd = [str(Path(PYTHON).parent / "ansible-playbook"), "-i", str(inventory or inventory_file(workdir)), str(playbook)]
+    if extra_vars:
+        varfile = workdir / "extra_vars.json"
+        varfile.write_text(json.dumps(extra_vars))
+        cmd += ["-e", f"@{varfile}"]
+    if check:
+        cmd.append("--check")
+    if diff:
+        cmd.append("--diff")
+    return cmd
+
+
+def run_playbook(playbook, extra_vars: dict | None = None, check=False, diff=False, env: dict | None = None,
+                 timeout: float = 900, inventory: Path | None = None) -> dict:
+    """Run a playbook; returns {"rc", "stdout", "stderr"}."""
+    with tempfile.TemporaryDirectory(prefix="sre-toolkit-play-") as tmp:
+        cmd = playbook_command(Path(playbook), Path(tmp), extra_vars, check, diff, inventory)
+        proc = subprocess.run(cmd, cwd=str(REPO_ROOT), env=ansible_env(env), capture_output=True, text=True, timeout=timeout)
+        return {"rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}
+
+
+def run_module(name: str, args: dict, check=False, diff=False, env: dict | None = None, timeout: float = 900) -> dict:
+    """Run sre.toolkit.<name> with `args` in a one-task playbook; returns the registered result.
+
+    The result also carries `_stdout`/`_stderr`/`_rc` of the ansible-playbook run, so a test
+    can assert that no traceback or secret reached the output.
+    """
+    fqcn = name if "." in name else f"sre.toolkit.{name}"
+    with tempfile.TemporaryDirectory(prefix="sre-toolkit-mod-") as tmp:
+        tmpdir = Path(tmp)
+        out = tmpdir / "result.json"
+        play = [{
+            "name": f"run {fqcn}",
+            "hosts": "localhost",
+            "gather_facts": False,
+            "tasks": [
+                {"name": "module under test", fqcn: "{{ module_args }}", "register": "result", "ignore_errors": True},
+                {"name": "save result", "ansible.builtin.copy": {"content": "{{ result | to_json }}", "dest": str(out)},
+                 "check_mode": False},
+            ],
+        }]
+        playbook = tmpdir / "play.yml"
+        playbook.write_text(json.dumps(play))
+        cmd = playbook_command(playbook, tmpdir, {"module_args": args}, check, diff)
+        proc = subprocess.run(cmd, cwd=str(REPO_ROOT), env=ansible_env(env), capture_output=True, text=True, timeout=timeout)
+        if not out.exists():
+            raise AssertionError(f"ansible-playbook produced no result (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        result = json.loads(out.read_text())
+        result.update({"_rc": proc.returncode, "_stdout": proc.stdout, "_stderr": proc.stderr})
+        return result
