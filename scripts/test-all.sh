@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Every test tier of sre.toolkit; `make test` (and so .ci/run) runs this with no argument.
+#   scripts/test-all.sh [unit|sanity|build|lint|integration|molecule ...]
+# Runs inside the cached virtualenv `make venv` made; exits non-zero if any tier fails.
+set -uo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+PY="$(command -v python)"
+TIERS=("$@")
+[ ${#TIERS[@]} -eq 0 ] && TIERS=(unit sanity build lint integration molecule)
+FAILED=()
+STARTED_LAB=0
+declare -A SECONDS_TAKEN
+
+say() { printf '\n=== %s ===\n' "$*"; }
+
+collection_copy() {
+  # ansible-test needs a real ansible_collections/sre/toolkit tree (a symlink is refused).
+  local root; root="$(mktemp -d "${TMPDIR:-/tmp}/sre-toolkit-ac.XXXXXX")"
+  local dest="$root/ansible_collections/sre/toolkit"
+  mkdir -p "$dest"
+  git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C "$dest"
+  echo "$dest"
+}
+
+install_pip_standin() {
+  local ver
+  ver="$("$PY" - <<'PY'
+import re, ansible_test, pathlib
+src = (pathlib.Path(ansible_test.__file__).parent / "_internal/python_requirements.py").read_text()
+print(re.search(r"pip='([0-9.]+)'", src).group(1))
+PY
+)"
+  mkdir -p "$HOME/.ansible/test/cache"
+  cp scripts/ansible-test-get-pip.py "$HOME/.ansible/test/cache/get_pip_${ver//./_}.py"
+}
+
+tier_unit() {
+  python -m pytest -q -p no:cacheprovider tests/unit
+}
+
+tier_sanity() {
+  install_pip_standin
+  local dest; dest="$(collection_copy)"
+  (cd "$dest" && ansible-test sanity --python 3.11 --color no)
+  local rc=$?
+  rm -rf "$(dirname "$(dirname "$(dirname "$dest")")")"
+  return $rc
+}
+
+tier_build() {
+  local out; out="$(mktemp -d)"
+  ansible-galaxy collection build --force --output-path "$out" . &&
+    ls -l "$out"/sre-toolkit-*.tar.gz &&
+    ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-galaxy collection install -p "$out/installed" "$out"/sre-toolkit-*.tar.gz >/dev/null &&
+    bash scripts/check-docs.sh "$out/installed"
+  local rc=$?
+  rm -rf "$out"
+  return $rc
+}
+
+tier_lint() {
+  ansible-lint --profile production --offline &&
+    antsibull-changelog lint &&
+    antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+}
+
+lab_up() {
+  if [ "$STARTED_LAB" = 0 ]; then
+    python tests/lab/lab.py up || return 1
+    STARTED_LAB=1
+  fi
+}
+
+tier_integration() {
+  lab_up || return 1
+  LAB_KEEP=1 python -m pytest -q -p no:cacheprovider tests/integration
+}
+
+tier_molecule() {
+  lab_up || return 1
+  local rc=0 scenario
+  for scenario in extensions/molecule/*/molecule.yml; do
+    [ -e "$scenario" ] || continue
+    scenario="$(basename "$(dirname "$scenario")")"
+    [ "$scenario" = "utils" ] && continue
+    say "molecule scenario $scenario"
+    (cd extensions && molecule test -s "$scenario") || rc=1
+  done
+  return $rc
+}
+
+cleanup() {
+  if [ "$STARTED_LAB" = 1 ] && [ "${LAB_KEEP:-0}" != 1 ]; then
+    say "lab down"
+    python tests/lab/lab.py down
+  fi
+}
+trap cleanup EXIT
+
+for tier in "${TIERS[@]}"; do
+  say "tier $tier"
+  t0=$SECONDS
+  if ! "tier_$tier"; then FAILED+=("$tier"); fi
+  SECONDS_TAKEN[$tier]=$((SECONDS - t0))
+done
+
+say "summary"
+for tier in "${TIERS[@]}"; do
+  status=passed
+  for f in "${FAILED[@]}"; do [ "$f" = "$tier" ] && status=FAILED; done
+  printf '%-12s %-7s %4ss\n' "$tier" "$status" "${SECONDS_TAKEN[$tier]}"
+done
+if [ ${#FAILED[@]} -gt 0 ]; then
+  echo "failed tiers: ${FAILED[*]}"
+  exit 1
+fi
+echo "all tiers passed"
