@@ -25,7 +25,12 @@ COMPONENTS = ("tls", "k8s", "prometheus")
 
 
 def _component(name: str):
-    return importlib.import_module(f"tests.lab.components.{name}")
+    try:
+        return importlib.import_module(f"tests.lab.components.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"tests.lab.components.{name}":
+            raise
+        raise LabError(f"lab component {name!r} is not in this checkout (tests/lab/components/{name}.py)")
 
 
 def lab_file(ctx: LabContext) -> Path:
