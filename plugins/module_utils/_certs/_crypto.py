@@ -1,0 +1,25 @@
+# Copyright: sre.toolkit contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one place the engine imports cryptography, guarded so the package imports without it."""
+
+from __future__ import annotations
+
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import ExtensionOID, NameOID
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_ERROR = None
+except ImportError as exc:  # the module reports this with missing_required_lib
+    x509 = InvalidSignature = hashes = serialization = pkcs12 = None
+    dsa = ec = ed448 = ed25519 = rsa = ExtensionOID = NameOID = None
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_ERROR = exc
+
+try:
+    from cryptography.x509 import verification
+except ImportError:  # cryptography < 43: chain.py falls back to its own path checks
+    verification = None

@@ -1,0 +1,207 @@
+# Copyright: sre.toolkit contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Chain building and verification at a chosen validation time, offline.
+
+Verification runs after the fetch and never decides whether dates are reported. For TLS
+servers, cryptography's webpki verifier (x509.verification) is the judge when available; our
+own path builder always runs too, because it names the precise reason (which certificate
+expired, which issuer is missing) and tells which sent certificates the path does not use
+(a stale cross-signed root, an extra intermediate). When the webpki policy rejects a chain
+that is otherwise sound (SHA-1, small RSA key, no SAN), the reason is `policy`.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from ._crypto import InvalidSignature, serialization, verification, x509
+from .facts import fingerprint, is_self_signed, iso, not_after, not_before
+from .names import parse_ip
+
+MAX_DEPTH = 8
+MAX_PATHS = 64
+
+# stable reason ids, worst first when several apply to one path
+# (the lab's and OpenSSL's vocabulary; `policy` = sound chain the webpki policy rejects)
+REASONS = ("ok", "unknown_ca", "self_signed", "expired", "not_yet_valid", "policy", "no_certificate")
+
+
+def _issued_by(cert, issuer):
+    if cert.issuer != issuer.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer)
+        return True
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+
+
+def _valid_at(cert, at):
+    return not_before(cert) <= at <= not_after(cert)
+
+
+class TrustStore:
+    """Trust anchors, indexed so a sent copy (or cross-signed twin) of a trusted root counts.
+
+    Build it once per run: the webpki Store is made lazily and reused for every target.
+    """
+
+    def __init__(self, anchors):
+        self.certs = list(anchors)
+        self.fingerprints = {fingerprint(cert) for cert in self.certs}
+        self.subject_keys = {(cert.subject.public_bytes(), _key_bytes(cert)) for cert in self.certs}
+        self._webpki = None
+
+    def webpki_store(self):
+        if self._webpki is None:
+            self._webpki = verification.Store(self.certs)
+        return self._webpki
+
+    def trusts(self, cert):
+        return fingerprint(cert) in self.fingerprints
+
+    def twin_of_anchor(self, cert):
+        return (cert.subject.public_bytes(), _key_bytes(cert)) in self.subject_keys
+
+
+def _key_bytes(cert):
+    return cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _candidates(cert, pool, anchors, at, path_ids):
+    found = [c for c in pool if fingerprint(c) not in path_ids and _issued_by(cert, c)]
+    # anchors first, then issuers valid at the validation time, then the longest-lived
+    return sorted(found, key=lambda c: (not anchors.trusts(c), not _valid_at(c, at), -not_after(c).timestamp()))
+
+
+def _paths(leaf, pool, anchors, at):
+    """Depth-first over possible issuers; yields (path, end) with end anchored|self_signed|unknown_issuer."""
+    stack = [[leaf]]
+    produced = 0
+    while stack and produced < MAX_PATHS:
+        path = stack.pop()
+        top = path[-1]
+        if anchors.trusts(top) or (len(path) > 1 and anchors.twin_of_anchor(top)):
+            produced += 1
+            yield path, "anchored"
+            continue
+        ids = {fingerprint(c) for c in path}
+        nexts = _candidates(top, pool, anchors, at, ids) if len(path) < MAX_DEPTH else []
+        if not nexts:
+            produced += 1
+            yield path, ("self_signed" if is_self_signed(top) else "unknown_issuer")
+            continue
+        for issuer in reversed(nexts):  # reversed: the preferred candidate is popped first
+            stack.append(path + [issuer])
+
+
+def _path_problems(path, end, at):
+    """Problems of one candidate path as [(reason, depth, detail)], in the order OpenSSL reports them.
+
+    Path-building errors come first; date errors are listed from the top of the path down,
+    because OpenSSL checks validity periods from the anchor towards the leaf.
+    """
+    problems = []
+    top_depth = len(path) - 1
+    top = path[-1]
+    if end == "unknown_issuer":
+        problems.append(("unknown_ca", top_depth, "issuer %s of %s was neither sent nor trusted" % (
+            top.issuer.rfc4514_string(), top.subject.rfc4514_string())))
+    elif end == "self_signed":
+        reason = "self_signed" if top_depth == 0 else "unknown_ca"
+        problems.append((reason, top_depth, "%s %s is not a trust anchor" % (
+            "self-signed certificate" if top_depth == 0 else "root", top.subject.rfc4514_string())))
+    for depth in range(top_depth, -1, -1):
+        cert = path[depth]
+        role = "leaf" if depth == 0 else "certificate at depth %d" % depth
+        if not_after(cert) < at:
+            problems.append(("expired", depth, "%s %s expired at %s" % (role, cert.subject.rfc4514_string(), iso(not_after(cert)))))
+        elif not_before(cert) > at:
+            problems.append(("not_yet_valid", depth, "%s %s is valid only from %s" % (
+                role, cert.subject.rfc4514_string(), iso(not_before(cert)))))
+    return problems
+
+
+def build_path(leaf, intermediates, anchors, at):
+    """Best path from leaf: anchored and valid first, then anchored, then the longest."""
+    anchor_set = anchors if isinstance(anchors, TrustStore) else TrustStore(anchors)
+    leaf_id = fingerprint(leaf)
+    pool = [c for c in intermediates if fingerprint(c) != leaf_id] + anchor_set.certs
+    best = None
+    for path, end in _paths(leaf, pool, anchor_set, at):
+        problems = _path_problems(path, end, at)
+        score = (end == "anchored", not problems, -len(problems), len(path))
+        if best is None or score > best[0]:
+            best = (score, path, end, problems)
+        if end == "anchored" and not problems:
+            break
+    _score, path, end, problems = best
+    return path, end, problems
+
+
+def _probe_subject(leaf, hostname):
+    """A subject the leaf presents, so webpki judges the chain and names.py judges the name."""
+    if hostname:
+        address = parse_ip(hostname)
+        if address is not None:
+            return verification.IPAddress(address)
+    try:
+        san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+    for name in san.get_values_for_type(x509.DNSName):
+        return verification.DNSName(name.replace("*", "wildcard-probe", 1) if name.startswith("*.") else name)
+    for address in san.get_values_for_type(x509.IPAddress):
+        return verification.IPAddress(address)
+    return None
+
+
+def _webpki_verify(leaf, intermediates, store, at, hostname):
+    """(chain or None, error text or None); None, None when webpki cannot be asked."""
+    if verification is None or not store.certs:
+        return None, None
+    subject = _probe_subject(leaf, hostname)
+    if subject is None:
+        return None, "leaf certificate has no subjectAltName usable by a TLS client"
+    try:
+        verifier = (verification.PolicyBuilder().store(store.webpki_store())
+                    .time(at.astimezone(datetime.timezone.utc).replace(tzinfo=None)).build_server_verifier(subject))
+        return verifier.verify(leaf, list(intermediates)), None
+    except (verification.VerificationError, ValueError, TypeError) as exc:
+        return None, str(exc)
+
+
+def verify_chain(certs, anchors, at, hostname=None, purpose="server"):
+    """Verify `certs` (leaf first, as sent or as stored) against trust `anchors` at `at`.
+
+    Returns a plain dict: verify (ok or a reason id), verified, verify_error_depth, detail,
+    verify_path (sha256s, leaf to anchor; empty unless ok), unused (sent certs off the best path),
+    path_candidate (the best path even when it fails), validation_time, method.
+    """
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=datetime.timezone.utc)
+    result = {"verify": None, "verified": False, "verify_error_depth": None, "detail": None, "verify_path": [],
+              "path_candidate": [], "unused": [], "validation_time": iso(at), "method": "builtin"}
+    if not certs:
+        result.update(verify="no_certificate", detail="no certificate to verify")
+        return result
+    leaf, intermediates = certs[0], certs[1:]
+    anchor_set = anchors if isinstance(anchors, TrustStore) else TrustStore(anchors)
+    path, _end, problems = build_path(leaf, intermediates, anchor_set, at)
+    if problems:
+        result.update(verify=problems[0][0], verify_error_depth=problems[0][1], detail=problems[0][2])
+    else:
+        result.update(verify="ok", verified=True)
+    if purpose == "server" and verification is not None and anchor_set.certs:
+        result["method"] = "cryptography"
+        chain, error = _webpki_verify(leaf, intermediates, anchor_set, at, hostname)
+        if chain is not None:
+            path = chain
+            result.update(verify="ok", verified=True, verify_error_depth=None, detail=None)
+        elif not problems:
+            result.update(verify="policy", verified=False, detail="rejected by the webpki policy: %s" % error)
+    path_ids = [fingerprint(c) for c in path]
+    result["path_candidate"] = path_ids
+    result["verify_path"] = path_ids if result["verified"] else []
+    result["unused"] = [fingerprint(c) for c in certs if fingerprint(c) not in path_ids]
+    return result

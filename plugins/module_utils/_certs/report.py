@@ -1,0 +1,187 @@
+# Copyright: sre.toolkit contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Assemble per-target findings from fetched bytes: endpoints, files and Secret keys.
+
+Dates are always reported: parsing and facts come first, verification afterwards, and a
+failed verification only sets `verify` and its reason.
+"""
+
+from __future__ import annotations
+
+from ._crypto import x509
+from .chain import verify_chain
+from .facts import certificate_facts, fingerprint, iso, not_after
+from .load import LoadError, load_certificates
+from .names import match_hostname, parse_ip, to_a_label
+from .severity import fail_reasons, severity_for_days
+
+EXPIRY_SCOPES = ("path", "chain", "leaf")
+
+
+class Settings:
+    """What every target is judged with: times, thresholds, trust anchors."""
+
+    def __init__(self, now, validation_time, anchors, warn_days=30, critical_days=14, expiry_scope="path",
+                 cn_fallback=False, include_pem=False):
+        self.now = now
+        self.validation_time = validation_time
+        self.anchors = anchors
+        self.warn_days = warn_days
+        self.critical_days = critical_days
+        self.expiry_scope = expiry_scope
+        self.cn_fallback = cn_fallback
+        self.include_pem = include_pem
+
+
+def _facts_list(certs, settings):
+    out = []
+    for position, cert in enumerate(certs):
+        facts = certificate_facts(cert, settings.now)
+        facts["position"] = position
+        facts["severity"] = severity_for_days(facts["days_left"], settings.warn_days, settings.critical_days)
+        if settings.include_pem:
+            from .facts import to_pem
+            facts["pem"] = to_pem(cert)
+        out.append(facts)
+    return out
+
+
+def _expiry(certs, settings):
+    """Earliest not_after over `certs` as {not_after, not_after_epoch, days_left, sha256, subject}."""
+    if not certs:
+        return None
+    cert = min(certs, key=not_after)
+    facts = certificate_facts(cert, settings.now)
+    return {key: facts[key] for key in ("not_after", "not_after_epoch", "days_left", "sha256", "subject")}
+
+
+def hostname_forms(name):
+    """(A-label form, Unicode form) of a DNS name; IPs and unparsable names come back unchanged."""
+    if name is None or parse_ip(name) is not None:
+        return name, name
+    try:
+        a_label = to_a_label(name)
+    except ValueError:
+        return name, name
+    try:
+        unicode_form = a_label.encode("ascii").decode("idna")
+    except UnicodeError:
+        unicode_form = a_label
+    return a_label, unicode_form
+
+
+def _parse_der_chain(chain):
+    certs, errors = [], []
+    for index, der in enumerate(chain or []):
+        try:
+            certs.append(x509.load_der_x509_certificate(der))
+        except ValueError as exc:
+            errors.append("certificate %d sent by the server does not parse: %s" % (index, exc))
+    return certs, errors
+
+
+def endpoint_finding(fetched, settings):
+    """One endpoint: `fetched` is what _tls.py returned (chain as DER list, version, errors)."""
+    certs, parse_errors = _parse_der_chain(fetched.get("chain"))
+    hostname, hostname_unicode = hostname_forms(fetched.get("sni") or fetched.get("host"))
+    finding = {key: fetched.get(key) for key in ("id", "host", "port", "address", "sni", "starttls", "tls_version",
+                                                 "requires_client_cert", "client_cert_requested", "error_kind",
+                                                 "error_reason", "error", "attempts", "elapsed")}
+    finding.update(source="endpoint", hostname=hostname, hostname_unicode=hostname_unicode,
+                   chain=_facts_list(certs, settings), chain_readable=bool(certs))
+    if parse_errors:
+        finding["parse_errors"] = parse_errors
+    finding.update(_judge_chain(certs, settings, hostname, purpose="server"))
+    return finding
+
+
+def _judge_chain(certs, settings, hostname=None, purpose="server"):
+    """verify + hostname + expiry + severity for a chain (leaf first)."""
+    out = {"verify": None, "verify_error_depth": None, "verify_detail": None, "verify_path": [], "unused": [],
+           "validation_time": iso(settings.validation_time), "verify_method": None,
+           "earliest_not_after": None, "earliest_not_after_path": None, "expiry": None,
+           "hostname_match": None, "hostname_match_cn_fallback": None, "hostname_detail": None,
+           "severity": "ok"}
+    if not certs:
+        return out
+    verdict = verify_chain(certs, settings.anchors, settings.validation_time, hostname, purpose)
+    out.update(verify=verdict["verify"], verify_error_depth=verdict["verify_error_depth"], verify_detail=verdict["detail"],
+               verify_path=verdict["verify_path"], unused=verdict["unused"], verify_method=verdict["method"])
+    by_id = {fingerprint(c): c for c in list(certs) + list(settings.anchors.certs)}
+    on_path = [by_id[fp] for fp in verdict["verify_path"] if fp in by_id]
+    candidate = [by_id[fp] for fp in verdict["path_candidate"] if fp in by_id]
+    out["earliest_not_after"] = iso(min(not_after(c) for c in certs))
+    out["earliest_not_after_path"] = iso(min(not_after(c) for c in on_path)) if on_path else None
+    scoped = {"leaf": certs[:1], "chain": certs, "path": candidate or certs}[settings.expiry_scope]
+    out["expiry"] = _expiry(scoped, settings)
+    out["severity"] = severity_for_days(out["expiry"]["days_left"], settings.warn_days, settings.critical_days)
+    if hostname:
+        strict = match_hostname(certs[0], hostname, cn_fallback=False)
+        loose = match_hostname(certs[0], hostname, cn_fallback=True)
+        chosen = loose if settings.cn_fallback else strict
+        out.update(hostname_match=chosen["matched"], hostname_match_cn_fallback=loose["matched"],
+                   hostname_detail=chosen["reason"], hostname_matched_by=chosen["matched_by"],
+                   cn_fallback_used=chosen["cn_fallback_used"])
+    return out
+
+
+def error_finding(target_id, source, kind, reason, message, **extra):
+    finding = {"id": target_id, "source": source, "error_kind": kind, "error_reason": reason, "error": message,
+               "severity": "error"}
+    finding.update(extra)
+    return finding
+
+
+def content_finding(target_id, source, data, settings, passphrase=None, **extra):
+    """A file or a Secret key: every certificate in it, each judged on its own.
+
+    The item's `verify` is the chain check of its first certificate with the rest as
+    intermediates, against the trust anchors (no hostname, any purpose).
+    """
+    finding = {"id": target_id, "source": source, "certs": [], "error": None, "error_reason": None,
+               "error_kind": None, "severity": "ok"}
+    finding.update(extra)
+    try:
+        loaded, errors = load_certificates(data, passphrase)
+    except LoadError as exc:
+        finding.update(error=exc.msg, error_reason=exc.reason, error_kind="parse", severity="error")
+        return finding
+    certs = [cert for cert, _origin in loaded]
+    finding["certs"] = _facts_list(certs, settings)
+    for facts, (_cert, origin) in zip(finding["certs"], loaded):
+        facts["origin"] = origin
+    if errors:  # still readable certs are reported; the item carries one error
+        finding.update(error=errors[0].msg, error_reason=errors[0].reason, error_kind="parse")
+    judged = _judge_chain(certs, settings, None, purpose="any")
+    for key in ("verify", "verify_error_depth", "verify_detail", "verify_path", "validation_time", "earliest_not_after"):
+        finding[key] = judged[key]
+    expiry = _expiry(certs[:1] if settings.expiry_scope == "leaf" else certs, settings)
+    finding["expiry"] = expiry
+    finding["severity"] = severity_for_days(expiry["days_left"], settings.warn_days, settings.critical_days)
+    return finding
+
+
+def summarize(targets, fail_on=()):
+    """Counts by source and severity, the earliest expiry overall, and the fail_on verdict."""
+    counts = {}
+    for target in targets:
+        bucket = counts.setdefault(target.get("source", "unknown"), {})
+        bucket[target["severity"]] = bucket.get(target["severity"], 0) + 1
+    expiries = [t["expiry"] for t in targets if t.get("expiry")]
+    earliest = min(expiries, key=lambda e: e["not_after_epoch"]) if expiries else None
+    if earliest is not None:
+        earliest = dict(earliest, id=next(t["id"] for t in targets if t.get("expiry") is earliest))
+    reasons = fail_reasons(targets, fail_on)
+    return {
+        "total": len(targets),
+        "by_source": counts,
+        "by_severity": {s: sum(1 for t in targets if t["severity"] == s) for s in ("ok", "warn", "critical", "error")},
+        "errors": sum(1 for t in targets if t.get("error_kind")),
+        "earliest": earliest,
+        "fail_reasons": reasons,
+    }
+
+
+def sort_targets(targets):
+    order = {"endpoint": 0, "file": 1, "secret": 2}
+    return sorted(targets, key=lambda t: (order.get(t.get("source"), 9), str(t.get("id")), str(t.get("address") or "")))
