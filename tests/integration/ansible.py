@@ -54,7 +54,7 @@ def run_playbook(playbook, extra_vars: dict | None = None, check=False, diff=Fal
     """Run a playbook; returns {"rc", "stdout", "stderr"}."""
     with tempfile.TemporaryDirectory(prefix="sre-toolkit-play-") as tmp:
         cmd = playbook_command(Path(playbook), Path(tmp), extra_vars, check, diff, inventory)
-        proc = subprocess.run(cmd, cwd=str(REPO_ROOT), env=ansible_env(env), capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, cwd=str(REPO_ROOT), env=ansible_env(env), capture_output=True, text=True, timeout=timeout, check=False)
         return {"rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}
 
 
@@ -81,7 +81,7 @@ def run_module(name: str, args: dict, check=False, diff=False, env: dict | None 
         playbook = tmpdir / "play.yml"
         playbook.write_text(json.dumps(play))
         cmd = playbook_command(playbook, tmpdir, {"module_args": args}, check, diff)
-        proc = subprocess.run(cmd, cwd=str(REPO_ROOT), env=ansible_env(env), capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, cwd=str(REPO_ROOT), env=ansible_env(env), capture_output=True, text=True, timeout=timeout, check=False)
         if not out.exists():
             raise AssertionError(f"ansible-playbook produced no result (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         result = json.loads(out.read_text())

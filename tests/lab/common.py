@@ -108,6 +108,6 @@ def stop_daemon(name: str, workdir: Path, timeout: float = 10.0) -> None:
 
 
 def run(argv: list, **kwargs) -> subprocess.CompletedProcess:
-    kwargs.setdefault("check", True)
+    check = kwargs.pop("check", True)
     kwargs.setdefault("text", True)
-    return subprocess.run([str(a) for a in argv], **kwargs)
+    return subprocess.run([str(a) for a in argv], check=check, **kwargs)
