@@ -527,6 +527,9 @@ def recheck(victim, pod_now, owner_obj_now, pdbs_now, now, options, disrupted_in
     owner = Owner(info["kind"], info["namespace"], info["name"], info.get("uid"), owner_obj_now)
     if owner_obj_now is None:
         return "owner_not_found", owner.key
+    if owner.rolling or owner.ready + disrupted_in_owner < owner.desired:
+        return "owner_not_ready", "%s ready %d/%d with %d disrupted by this run%s" % (
+            owner.key, owner.ready, owner.desired, disrupted_in_owner, ", rollout in progress" if owner.rolling else "")
     if owner.ready - disrupted_in_owner - 1 < options.min_ready_replicas:
         return "min_ready_replicas", "%s ready %d (%d already disrupted), would drop below %d" % (
             owner.key, owner.ready, disrupted_in_owner, options.min_ready_replicas)
