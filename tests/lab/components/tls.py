@@ -1,0 +1,136 @@
+"""TLS lab component: generated PKI, one daemon serving every TLS case on 127.0.0.1, ground truth.
+
+Schema of what `up` returns and of the ground-truth files: tests/lab/tls/README.md.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from tests.lab.common import LabContext, LabError, daemon_alive, free_port, start_daemon, stop_daemon, wait_for_port
+
+NAME = "tls"
+DAEMON = "tls-servers"
+SERVER_SCRIPT = Path(__file__).resolve().parents[1] / "tls" / "server.py"
+GENERATED = ("certs", "files", "k8s", "server-config.json", "ports.json", "targets.json", "files-ground-truth.json", "component.json")
+DEFAULT_SEED = "sre-toolkit-lab-tls"
+
+
+def _dir(ctx: LabContext) -> Path:
+    return ctx.component_dir(NAME)
+
+
+def _record(ctx: LabContext) -> Path:
+    return _dir(ctx) / "component.json"
+
+
+def up(ctx: LabContext, info: dict) -> dict:
+    workdir = _dir(ctx)
+    recorded = _read_record(ctx)
+    if recorded and daemon_alive(DAEMON, workdir) and recorded.get("scale") == bool(ctx.scale):
+        ctx.log(f"tls: already up (pid {recorded['pid']}, {recorded['endpoint_count']} endpoints)")
+        return recorded
+    down(ctx)
+    started = time.monotonic()
+    try:
+        result = _bring_up(ctx, workdir)
+    except BaseException:
+        stop_daemon(DAEMON, workdir)
+        raise
+    result["up_seconds"] = round(time.monotonic() - started, 2)
+    _record(ctx).write_text(json.dumps(result, indent=2, sort_keys=True))
+    ctx.log(f"tls: {result['endpoint_count']} endpoints up in {result['up_seconds']}s; targets: {result['targets_file']}")
+    return result
+
+
+def _bring_up(ctx: LabContext, workdir: Path) -> dict:
+    from tests.lab.tls.generate import generate  # imports cryptography: only when generating
+
+    for name in GENERATED:
+        target = workdir / name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+    seed = os.environ.get("LAB_TLS_SEED", DEFAULT_SEED)
+    plan = generate(workdir, seed, bool(ctx.scale))
+    ports_file = workdir / "ports.json"
+    config_file = workdir / "server-config.json"
+    config_file.write_text(json.dumps(plan.server_config(ports_file), indent=1, sort_keys=True))
+    pid = start_daemon(DAEMON, [sys.executable, SERVER_SCRIPT, config_file], workdir)
+    listener_ports = _wait_for_ports(ports_file, pid, workdir)
+    wait_for_port(next(iter(listener_ports.values())), timeout=10)  # ports.json is written once all are bound
+    # allocated after every listener is bound, so no listener can have taken it
+    listener_ports["refused"] = free_port()
+    targets = plan.targets(listener_ports)
+    targets_file = workdir / "targets.json"
+    targets_file.write_text(json.dumps(targets, indent=2, sort_keys=True))
+    return {
+        "targets_file": str(targets_file),
+        "ca_bundle": str(plan.ca_bundle),
+        "client_ca": str(plan.client_ca_file),
+        "client_cert": str(plan.client_cert_file),
+        "client_key": str(plan.client_key_file),
+        "files_dir": str(plan.files_dir),
+        "files_ground_truth": str(plan.files_ground_truth),
+        "k8s_secrets_manifest": str(plan.k8s_manifest),
+        "k8s_secrets_ground_truth": str(plan.k8s_ground_truth),
+        "ports": {e["id"]: e["port"] for e in targets["endpoints"]},
+        "refused_port": listener_ports["refused"],
+        "generated_at": targets["generated_at"],
+        "generated_at_epoch": targets["generated_at_epoch"],
+        "seed": seed,
+        "scale": bool(ctx.scale),
+        "pid": pid,
+        "endpoint_count": len(targets["endpoints"]),
+        "log": str(workdir / f"{DAEMON}.log"),
+    }
+
+
+def _running(pid: int, workdir: Path) -> bool:
+    """daemon_alive, plus reaping: a child that exited stays a zombie (and looks alive) until waited for."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    return daemon_alive(DAEMON, workdir)
+
+
+def _wait_for_ports(ports_file: Path, pid: int, workdir: Path, timeout: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ports_file.exists():
+            return json.loads(ports_file.read_text())["ports"]
+        if not _running(pid, workdir):
+            log = (workdir / f"{DAEMON}.log").read_text(errors="replace")[-2000:]
+            raise LabError(f"tls: the server daemon exited during start-up; end of its log:\n{log}")
+        time.sleep(0.05)
+    raise LabError(f"tls: the server daemon did not bind its listeners within {timeout:.0f}s (see {workdir / (DAEMON + '.log')})")
+
+
+def _read_record(ctx: LabContext) -> dict | None:
+    path = _record(ctx)
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def down(ctx: LabContext) -> None:
+    """Stop the daemon; generated files stay for inspection and are replaced at the next up."""
+    workdir = _dir(ctx)
+    stop_daemon(DAEMON, workdir)
+    _record(ctx).unlink(missing_ok=True)
+    (workdir / "ports.json").unlink(missing_ok=True)
+
+
+def status(ctx: LabContext) -> dict:
+    recorded = _read_record(ctx) or {}
+    running = daemon_alive(DAEMON, _dir(ctx))
+    return {"running": running, "pid": recorded.get("pid") if running else None, "endpoint_count": recorded.get("endpoint_count"),
+            "targets_file": recorded.get("targets_file"), "scale": recorded.get("scale")}
