@@ -1,0 +1,144 @@
+# Copyright: sre.toolkit contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Recommendations, each with the figures that justify it (ids ``advice.*``)."""
+
+from __future__ import annotations
+
+import math
+
+from ansible_collections.sre.toolkit.plugins.module_utils._alerts.common import format_duration, percentile
+
+MIN_SHORT_EPISODES = 3
+SHORT_RATIO = 0.5
+BURN_RATE_NOISE = 4.0
+
+
+def _round_up(seconds, interval):
+    if interval <= 0:
+        return seconds
+    return math.ceil(seconds / interval) * interval
+
+
+def raise_for(stats, entry, short_seconds):
+    """``advice.raise_for``: most episodes resolve on their own before anyone can act."""
+    if stats["short_episodes"] < MIN_SHORT_EPISODES or stats["short_ratio"] < SHORT_RATIO:
+        return None
+    current = entry.get("for", 0.0) if entry else 0.0
+    interval = entry.get("interval", 60.0) if entry else 60.0
+    proposed = _round_up(current + (stats["short_p75"] or 0.0), interval)
+    if proposed <= current:
+        return None
+    return {
+        "id": "advice.raise_for",
+        "rule": stats["rule"],
+        "action": "raise `for` from %s to %s" % (format_duration(current), format_duration(proposed)),
+        "value": proposed,
+        "reason": "%d of %d resolved episodes lasted under %s (p75 %s): they resolved before anyone could act" % (
+            stats["short_episodes"], stats["resolve_time"]["count"], format_duration(short_seconds),
+            format_duration(stats["short_p75"] or 0.0)),
+    }
+
+
+def keep_firing_for(rule, entry, flapping_instances, gaps):
+    """``advice.keep_firing_for``: flapping instances re-fire after short quiet gaps."""
+    if not flapping_instances or not gaps:
+        return None
+    interval = entry.get("interval", 60.0) if entry else 60.0
+    p90 = percentile(sorted(gaps), 0.9)
+    proposed = _round_up(max(p90, interval), interval)
+    return {
+        "id": "advice.keep_firing_for",
+        "rule": rule,
+        "action": "set keep_firing_for: %s (or smooth the expression with avg_over_time)" % format_duration(proposed),
+        "value": proposed,
+        "reason": "%d instance(s) flap by the Nagios percent state change; p90 of the gaps between their firings is %s" % (
+            flapping_instances, format_duration(p90)),
+    }
+
+
+def group_or_inhibit(pair):
+    """``advice.group_or_inhibit``: two rules that fire together page twice for one problem."""
+    a, b = pair["rules"]
+    return {
+        "id": "advice.group_or_inhibit",
+        "rule": a,
+        "rules": [a, b],
+        "action": "group %s and %s in one Alertmanager route, or inhibit one by the other" % (a, b),
+        "value": pair["overlap_score"],
+        "reason": "they fired together %d times; overlap score %.2f, Jaccard %.2f" % (
+            pair["together"], pair["overlap_score"], pair["jaccard"]),
+    }
+
+
+def inhibit_cascade(cascade):
+    """``advice.inhibit_cascade``: B regularly follows A, so A is the cause to page on."""
+    return {
+        "id": "advice.inhibit_cascade",
+        "rule": cascade["then"],
+        "rules": [cascade["first"], cascade["then"]],
+        "action": "inhibit %s while %s fires" % (cascade["then"], cascade["first"]),
+        "value": cascade["lift"],
+        "reason": "%s started within %s after %s %d times (%.0f%% of its onsets, lift %s)" % (
+            cascade["then"], format_duration(cascade["within_seconds"]), cascade["first"], cascade["count"],
+            100.0 * cascade["share_of_then"], cascade["lift"]),
+    }
+
+
+def dead_rule(dead):
+    """``advice.dead_rule``: a rule that never fires is either obsolete or broken."""
+    return {
+        "id": "advice.dead_rule",
+        "rule": dead["rule"],
+        "action": "delete %s, or fix its expression or thresholds" % dead["rule"],
+        "value": None,
+        "reason": dead["reason"],
+    }
+
+
+def unhealthy_rule(bad):
+    """``advice.unhealthy_rule``: a rule in error cannot alert at all."""
+    return {
+        "id": "advice.unhealthy_rule",
+        "rule": bad["rule"],
+        "action": "fix the expression of %s" % bad["rule"],
+        "value": None,
+        "reason": "health %s%s" % (bad["health"], (": " + bad["last_error"]) if bad["last_error"] else ""),
+    }
+
+
+def move_value_out_of_labels(rule, churn):
+    """``advice.label_churn``: $value in a label splits one alert into many instances."""
+    labels = ", ".join(c["label"] for c in churn)
+    return {
+        "id": "advice.label_churn",
+        "rule": rule,
+        "action": "move %s from labels to annotations" % labels,
+        "value": None,
+        "reason": "label(s) %s take %s numeric values that alone tell instances apart: each change of $value "
+                  "starts a new alert" % (labels, ", ".join(str(c["values"]) for c in churn)),
+    }
+
+
+def watchdog_gap(report):
+    """``advice.always_firing``: a dead man's switch that did not fire all the time."""
+    return {
+        "id": "advice.always_firing",
+        "rule": report["rule"],
+        "action": "check the alerting pipeline and the rule %s" % report["rule"],
+        "value": report["firing_share"],
+        "reason": "allow-listed as always firing, but fired only %.1f%% of the window%s" % (
+            100.0 * report["firing_share"], "" if report["listed"] else " and is not listed by /api/v1/rules"),
+    }
+
+
+def burn_rate(stats, severity, noise):
+    """``advice.burn_rate``: a noisy paging rule is usually a cause-based alert."""
+    if noise < BURN_RATE_NOISE or not severity or str(severity).lower() not in ("critical", "page", "pager", "p1"):
+        return None
+    return {
+        "id": "advice.burn_rate",
+        "rule": stats["rule"],
+        "action": "replace %s with a multi-window burn-rate alert on the SLO it protects" % stats["rule"],
+        "value": noise,
+        "reason": "severity %s with noise score %.2f (%.1f episodes/week)" % (severity, noise, stats["episodes_per_week"]),
+    }

@@ -1,0 +1,136 @@
+# Copyright: sre.toolkit contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Rules that fire together (``cofiring.overlap``, ``cofiring.jaccard``) or in cascades (``cofiring.cascade``).
+
+Works on each rule's union of firing intervals across its instances.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+
+
+def union_intervals(intervals):
+    """Sorted, merged [start, end) intervals."""
+    merged = []
+    for start, end in sorted(intervals):
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1][1] = end
+        else:
+            merged.append([start, end])
+    return merged
+
+
+def total(intervals):
+    return sum(end - start for start, end in intervals)
+
+
+def intersection(a, b):
+    """(overlap seconds, number of overlap segments) of two merged interval lists."""
+    i = j = 0
+    seconds, segments = 0.0, 0
+    while i < len(a) and j < len(b):
+        lo = max(a[i][0], b[j][0])
+        hi = min(a[i][1], b[j][1])
+        if hi > lo:
+            seconds += hi - lo
+            segments += 1
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return seconds, segments
+
+
+def buckets(intervals, size):
+    """Set of time-bucket indexes touched by the intervals."""
+    found = set()
+    for start, end in intervals:
+        found.update(range(int(start // size), int(math.ceil(end / size))))
+    return found
+
+
+def cofiring_pairs(firing, window_seconds, min_score=0.7, min_together=3, bucket_seconds=300.0, min_jaccard=0.5):
+    """Pairs of rules whose firing overlaps: overlap score, Jaccard and PMI over time buckets.
+
+    ``firing`` maps rule -> merged intervals. A pair is reported when it overlapped at least
+    ``min_together`` times and its overlap score ((covA + covB) / 2) reaches ``min_score`` or
+    its Jaccard index reaches ``min_jaccard``.
+    """
+    names = sorted(name for name in firing if firing[name])
+    totals = {name: total(firing[name]) for name in names}
+    bucket_sets = {}
+    total_buckets = max(1, int(math.ceil(window_seconds / bucket_seconds)))
+    pairs = []
+    for x, a in enumerate(names):
+        for b in names[x + 1:]:
+            seconds, segments = intersection(firing[a], firing[b])
+            if segments < min_together:
+                continue
+            cov_a, cov_b = seconds / totals[a], seconds / totals[b]
+            score = (cov_a + cov_b) / 2.0
+            for name in (a, b):
+                if name not in bucket_sets:
+                    bucket_sets[name] = buckets(firing[name], bucket_seconds)
+            both = len(bucket_sets[a] & bucket_sets[b])
+            either = len(bucket_sets[a]) + len(bucket_sets[b]) - both
+            jaccard = both / either if either else 0.0
+            pmi = math.log2(both * total_buckets / (len(bucket_sets[a]) * len(bucket_sets[b]))) if both else None
+            if score < min_score and jaccard < min_jaccard:
+                continue
+            pairs.append({
+                "id": "cofiring.overlap" if score >= min_score else "cofiring.jaccard",
+                "rules": [a, b],
+                "overlap_seconds": round(seconds, 3),
+                "together": segments,
+                "coverage": [round(cov_a, 4), round(cov_b, 4)],
+                "overlap_score": round(score, 4),
+                "jaccard": round(jaccard, 4),
+                "pmi": round(pmi, 4) if pmi is not None else None,
+            })
+    pairs.sort(key=lambda p: (-p["overlap_score"], -p["jaccard"], p["rules"]))
+    return pairs
+
+
+def cascades(onsets, window_seconds, delta=300.0, min_together=3, min_lift=2.0):
+    """Rule A's onset followed by rule B's within ``delta`` seconds, more often than chance.
+
+    ``onsets`` maps rule -> sorted onset timestamps. lift = observed / expected, with expected
+    = onsets(B) * min(1, onsets(A) * delta / window) under independence.
+    """
+    timeline = sorted((ts, name) for name, times in onsets.items() for ts in times)
+    times = [ts for ts, _name in timeline]
+    follows = {}
+    for ts, later in timeline:
+        lo = bisect_left(times, ts - delta)
+        seen = set()
+        for k in range(lo, len(times)):
+            if times[k] >= ts:
+                break
+            earlier = timeline[k][1]
+            if earlier != later and earlier not in seen:
+                seen.add(earlier)
+                follows[(earlier, later)] = follows.get((earlier, later), 0) + 1
+    found = []
+    for (earlier, later), count in follows.items():
+        if count < min_together:
+            continue
+        expected = len(onsets[later]) * min(1.0, len(onsets[earlier]) * delta / window_seconds) if window_seconds else 0.0
+        lift = count / expected if expected else None
+        if lift is not None and lift < min_lift:
+            continue
+        found.append({
+            "id": "cofiring.cascade",
+            "first": earlier,
+            "then": later,
+            "count": count,
+            "share_of_then": round(count / len(onsets[later]), 4),
+            "lift": round(lift, 3) if lift is not None else None,
+            "within_seconds": delta,
+        })
+    found.sort(key=lambda c: (-c["count"], c["first"], c["then"]))
+    return found

@@ -1,0 +1,88 @@
+# Copyright: sre.toolkit contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Small helpers shared by the alert engine: durations, percentiles, rounding."""
+
+from __future__ import annotations
+
+import math
+import re
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+
+class AlertInputError(ValueError):
+    """Bad option or input; the module maps it to a ToolkitError(kind='invalid')."""
+
+
+def parse_duration(value, name):
+    """Seconds from a Prometheus-style duration ('90s', '1h30m', '7d') or a number of seconds."""
+    if isinstance(value, bool):
+        raise AlertInputError("%s: expected a duration such as 5m or 7d, got %r" % (name, value))
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        text = str(value).strip()
+        try:
+            seconds = float(text)
+        except ValueError:
+            pos, seconds = 0, 0.0
+            for match in _DURATION_PART.finditer(text):
+                if match.start() != pos:
+                    break
+                seconds += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+                pos = match.end()
+            if pos != len(text) or not text:
+                raise AlertInputError(
+                    "%s: %r is not a duration; use a number of seconds or units like 30s, 5m, 2h, 7d" % (name, value))
+    if seconds < 0 or math.isnan(seconds):
+        raise AlertInputError("%s: duration must not be negative, got %r" % (name, value))
+    return seconds
+
+
+def format_duration(seconds):
+    """'1h30m'-style text for reasons and recommendations (whole seconds)."""
+    seconds = int(round(seconds))
+    if seconds <= 0:
+        return "0s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append("%d%s" % (seconds // size, unit))
+            seconds %= size
+    return "".join(parts)
+
+
+def percentile(sorted_values, fraction):
+    """Linear-interpolated percentile of an already sorted list (None when empty)."""
+    if not sorted_values:
+        return None
+    if len(sorted_values) == 1:
+        return float(sorted_values[0])
+    rank = fraction * (len(sorted_values) - 1)
+    low = int(math.floor(rank))
+    high = min(low + 1, len(sorted_values) - 1)
+    return float(sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (rank - low))
+
+
+def summary(values):
+    """mean / median / p90 of a list of seconds, rounded; None fields when empty."""
+    ordered = sorted(values)
+    if not ordered:
+        return {"count": 0, "mean": None, "median": None, "p90": None}
+    return {
+        "count": len(ordered),
+        "mean": rounded(sum(ordered) / len(ordered)),
+        "median": rounded(percentile(ordered, 0.5)),
+        "p90": rounded(percentile(ordered, 0.9)),
+    }
+
+
+def rounded(value, digits=3):
+    if value is None:
+        return None
+    return round(float(value), digits)
+
+
+def ratio(part, whole):
+    return rounded(part / whole, 4) if whole else 0.0
