@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The local lab: a real Kubernetes control plane (kwok as kubelet), a Prometheus with a
 known alert history, and real TLS endpoints, all on 127.0.0.1.
 
