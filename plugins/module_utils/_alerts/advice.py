@@ -56,36 +56,43 @@ def keep_firing_for(rule, entry, flapping_instances, gaps):
     }
 
 
-def group_or_inhibit(pair):
-    """``advice.group_or_inhibit``: two rules that fire together page twice for one problem."""
-    a, b = pair["rules"]
+def group_or_inhibit(rule_a, rule_b, pairs):
+    """``advice.group_or_inhibit``: alerts that fire together notify several times for one problem."""
+    best = max(pairs, key=lambda p: p["overlap_score"])
+    together = sum(p["together"] for p in pairs)
+    if rule_a == rule_b:
+        action = "group the instances of %s into one notification (Alertmanager group_by)" % rule_a
+    else:
+        action = "group %s and %s in one Alertmanager route, or inhibit one by the other" % (rule_a, rule_b)
     return {
         "id": "advice.group_or_inhibit",
-        "rule": a,
-        "rules": [a, b],
-        "action": "group %s and %s in one Alertmanager route, or inhibit one by the other" % (a, b),
-        "value": pair["overlap_score"],
-        "reason": "they fired together %d times; overlap score %.2f, Jaccard %.2f" % (
-            pair["together"], pair["overlap_score"], pair["jaccard"]),
+        "rule": rule_a,
+        "rules": [rule_a, rule_b],
+        "action": action,
+        "value": best["overlap_score"],
+        "reason": "%d instance pair(s) fired together %d times; best overlap score %.2f, Jaccard %.2f" % (
+            len(pairs), together, best["overlap_score"], best["jaccard"]),
     }
 
 
-def inhibit_cascade(cascade):
-    """``advice.inhibit_cascade``: B regularly follows A, so A is the cause to page on."""
+def inhibit_cascade(rule_first, rule_then, chains):
+    """``advice.inhibit_cascade``: B regularly starts right after A, so A is the cause to page on."""
+    count = sum(c["count"] for c in chains)
+    lifts = [c["lift"] for c in chains if c["lift"] is not None]
     return {
         "id": "advice.inhibit_cascade",
-        "rule": cascade["then"],
-        "rules": [cascade["first"], cascade["then"]],
-        "action": "inhibit %s while %s fires" % (cascade["then"], cascade["first"]),
-        "value": cascade["lift"],
-        "reason": "%s started within %s after %s %d times (%.0f%% of its onsets, lift %s)" % (
-            cascade["then"], format_duration(cascade["within_seconds"]), cascade["first"], cascade["count"],
-            100.0 * cascade["share_of_then"], cascade["lift"]),
+        "rule": rule_then,
+        "rules": [rule_first, rule_then],
+        "action": "inhibit %s while %s fires" % (rule_then, rule_first),
+        "value": max(lifts) if lifts else None,
+        "reason": "%s started within %s after %s %d times over %d instance pair(s)%s" % (
+            rule_then, format_duration(chains[0]["within_seconds"]), rule_first, count, len(chains),
+            (", lift up to %.1f" % max(lifts)) if lifts else ""),
     }
 
 
 def dead_rule(dead):
-    """``advice.dead_rule``: a rule that never fires is either obsolete or broken."""
+    """``advice.dead_rule``: a rule that never fires is either obsolete or broken (also never-fired ones)."""
     return {
         "id": "advice.dead_rule",
         "rule": dead["rule"],

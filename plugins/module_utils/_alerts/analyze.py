@@ -115,7 +115,7 @@ def analyze(alerts_series, for_state_series, rule_groups, start, end, options=No
         by_rule.setdefault(instances[key].rule, []).append(instances[key])
 
     instance_rows, rule_rows, rule_stats_map = [], [], {}
-    firing_union, onsets, recommendations = {}, {}, []
+    firing_by_key, onsets, recommendations = {}, {}, []
     for rule in sorted(by_rule):
         members = by_rule[rule]
         entry = catalog.get(rule)
@@ -125,10 +125,13 @@ def analyze(alerts_series, for_state_series, rule_groups, start, end, options=No
         firing_seconds = silenced = 0.0
         intervals_all = []
         for instance in members:
-            flap = flapping.flapping(instance.episodes, interval, start, end, float(opts["flapping_high"]),
-                                     float(opts["flapping_low"]), int(opts["flapping_states"]))
             intervals = _firing_intervals(instance.episodes, start, end)
             intervals_all.extend(intervals)
+            if rule not in always and intervals:
+                firing_by_key[instance.key] = intervals
+                onsets[instance.key] = [e["fired_at"] for e in instance.episodes if e["fired"] and not _fired_before(e)]
+            flap = flapping.flapping(instance.episodes, interval, start, end, float(opts["flapping_high"]),
+                                     float(opts["flapping_low"]), int(opts["flapping_states"]))
             inst_firing = sum(b - a for a, b in intervals)
             inst_silenced = silences.silenced_seconds(instance.labels, intervals, loaded_silences) if loaded_silences else 0.0
             firing_seconds += inst_firing
@@ -150,15 +153,13 @@ def analyze(alerts_series, for_state_series, rule_groups, start, end, options=No
         figures["always_firing"] = rule in always
         figures["label_churn"] = stats.label_churn(members)
         figures.update(patterns.time_patterns(
-            [e["fired_at"] for i in members for e in i.episodes if e["fired"] and not (e["truncated"] and e["fired_at"] == e["first_sample"])],
+            [e["fired_at"] for i in members for e in i.episodes if e["fired"] and not _fired_before(e)],
             opts["tz"]))
         figures["noise_score"] = 0.0 if rule in always else stats.noise_score(figures, max_psc, figures["silenced_share"], figures["severity"])
         rule_stats_map[rule] = figures
         rule_rows.append(figures)
         if rule in always:
             continue
-        firing_union[rule] = union
-        onsets[rule] = [a for a, _b in union if a > start]
         for item in (advice.raise_for(figures, entry, float(opts["short_episode"])),
                      advice.keep_firing_for(rule, entry, flapping_count, flap_gaps),
                      advice.burn_rate(figures, figures["severity"], figures["noise_score"])):
@@ -167,18 +168,26 @@ def analyze(alerts_series, for_state_series, rule_groups, start, end, options=No
         if figures["label_churn"]:
             recommendations.append(advice.move_value_out_of_labels(rule, figures["label_churn"]))
 
-    pairs = cofiring.cofiring_pairs(firing_union, window, float(opts["cofiring_min_score"]), int(opts["cofiring_min_together"]),
+    pairs = cofiring.cofiring_pairs(firing_by_key, window, float(opts["cofiring_min_score"]), int(opts["cofiring_min_together"]),
                                     float(opts["cofiring_bucket"]), float(opts["cofiring_min_jaccard"]))
     chains = cofiring.cascades(onsets, window, float(opts["cascade_within"]), int(opts["cofiring_min_together"]),
                                float(opts["cascade_min_lift"]))
     matchers = opts["rule_matchers"]
     selected = {name: entry for name, entry in catalog.items() if _rule_selected(name, entry, matchers)}
-    dead = rules.dead_rules(selected, rule_stats_map, always)
+    dead, never_fired = rules.dead_rules(selected, rule_stats_map, always)
     unhealthy = rules.unhealthy_rules(selected)
     watchdogs = rules.always_firing_report(always, catalog, rule_stats_map, window)
-    recommendations.extend(advice.group_or_inhibit(p) for p in pairs)
-    recommendations.extend(advice.inhibit_cascade(c) for c in chains)
-    recommendations.extend(advice.dead_rule(d) for d in dead)
+    rule_of = {key: instances[key].rule for key in instances}
+    for pair in pairs:
+        pair["rules"] = [rule_of[pair["a"]], rule_of[pair["b"]]]
+    for chain in chains:
+        chain["rules"] = [rule_of[chain["first"]], rule_of[chain["then"]]]
+    for (rule_a, rule_b), members in sorted(_by_rules(pairs, sort=True).items()):
+        recommendations.append(advice.group_or_inhibit(rule_a, rule_b, members))
+    for (rule_a, rule_b), members in sorted(_by_rules(chains, sort=False).items()):
+        if rule_a != rule_b:
+            recommendations.append(advice.inhibit_cascade(rule_a, rule_b, members))
+    recommendations.extend(advice.dead_rule(d) for d in dead + never_fired)
     recommendations.extend(advice.unhealthy_rule(u) for u in unhealthy)
     recommendations.extend(advice.watchdog_gap(w) for w in watchdogs if not w["ok"] and (w["listed"] or w["episodes"]))
     recommendations.sort(key=lambda r: (r["rule"], r["id"], r.get("rules") or []))
@@ -196,6 +205,7 @@ def analyze(alerts_series, for_state_series, rule_groups, start, end, options=No
             "firing_seconds": rounded(sum(r["firing_seconds"] for r in rule_rows)),
             "flapping_instances": sum(r["flapping_instances"] for r in rule_rows),
             "dead_rules": len(dead),
+            "never_fired_rules": len(never_fired),
             "unhealthy_rules": len(unhealthy),
             "recommendations": len(recommendations),
         },
@@ -204,11 +214,25 @@ def analyze(alerts_series, for_state_series, rule_groups, start, end, options=No
         "cofiring": pairs,
         "cascades": chains,
         "dead_rules": dead,
+        "never_fired_rules": never_fired,
         "unhealthy_rules": unhealthy,
         "always_firing": watchdogs,
         "recommendations": recommendations,
         "slo": slo_rows,
     }
+
+
+def _by_rules(items, sort):
+    grouped = {}
+    for item in items:
+        key = tuple(sorted(item["rules"])) if sort else tuple(item["rules"])
+        grouped.setdefault(key, []).append(item)
+    return grouped
+
+
+def _fired_before(episode):
+    """True when the episode was already firing at the window start (its onset is unknown)."""
+    return episode["truncated"] and episode["fired_at"] == episode["first_sample"]
 
 
 def _severity_of(members):
@@ -223,7 +247,7 @@ def _firing_intervals(episodes, start, end):
     for episode in episodes:
         if not episode["fired"]:
             continue
-        begin = start if (episode["truncated"] and episode["fired_at"] == episode["first_sample"]) else episode["fired_at"]
+        begin = start if _fired_before(episode) else episode["fired_at"]
         finish = episode["resolved_at"] if episode["resolved_at"] is not None else end
         begin, finish = max(begin, start), min(finish, end)
         if finish > begin:

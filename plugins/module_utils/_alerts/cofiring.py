@@ -54,45 +54,59 @@ def buckets(intervals, size):
     return found
 
 
-def cofiring_pairs(firing, window_seconds, min_score=0.7, min_together=3, bucket_seconds=300.0, min_jaccard=0.5):
-    """Pairs of rules whose firing overlaps: overlap score, Jaccard and PMI over time buckets.
+def overlapping_candidates(firing):
+    """Pairs of names whose intervals touch, found by one sweep over all intervals."""
+    events = sorted((start, end, name) for name, intervals in firing.items() for start, end in intervals)
+    active = []
+    pairs = set()
+    for start, end, name in events:
+        active = [item for item in active if item[0] > start]
+        for _end, other in active:
+            if other != name:
+                pairs.add((name, other) if name < other else (other, name))
+        active.append((end, name))
+    return sorted(pairs)
 
-    ``firing`` maps rule -> merged intervals. A pair is reported when it overlapped at least
-    ``min_together`` times and its overlap score ((covA + covB) / 2) reaches ``min_score`` or
-    its Jaccard index reaches ``min_jaccard``.
+
+def cofiring_pairs(firing, window_seconds, min_score=0.7, min_together=3, bucket_seconds=300.0, min_jaccard=0.5):
+    """Pairs whose firing overlaps: overlap score, Jaccard and PMI over time buckets.
+
+    ``firing`` maps a name (instance key or rule) -> merged [start, end) intervals. A pair is
+    reported when it overlapped at least ``min_together`` times and its overlap score
+    ((covA + covB) / 2, cov = overlap / own firing time) reaches ``min_score`` or its Jaccard
+    index over ``bucket_seconds`` buckets reaches ``min_jaccard``.
     """
-    names = sorted(name for name in firing if firing[name])
-    totals = {name: total(firing[name]) for name in names}
+    totals = {name: total(intervals) for name, intervals in firing.items() if intervals}
     bucket_sets = {}
     total_buckets = max(1, int(math.ceil(window_seconds / bucket_seconds)))
     pairs = []
-    for x, a in enumerate(names):
-        for b in names[x + 1:]:
-            seconds, segments = intersection(firing[a], firing[b])
-            if segments < min_together:
-                continue
-            cov_a, cov_b = seconds / totals[a], seconds / totals[b]
-            score = (cov_a + cov_b) / 2.0
-            for name in (a, b):
-                if name not in bucket_sets:
-                    bucket_sets[name] = buckets(firing[name], bucket_seconds)
-            both = len(bucket_sets[a] & bucket_sets[b])
-            either = len(bucket_sets[a]) + len(bucket_sets[b]) - both
-            jaccard = both / either if either else 0.0
-            pmi = math.log2(both * total_buckets / (len(bucket_sets[a]) * len(bucket_sets[b]))) if both else None
-            if score < min_score and jaccard < min_jaccard:
-                continue
-            pairs.append({
-                "id": "cofiring.overlap" if score >= min_score else "cofiring.jaccard",
-                "rules": [a, b],
-                "overlap_seconds": round(seconds, 3),
-                "together": segments,
-                "coverage": [round(cov_a, 4), round(cov_b, 4)],
-                "overlap_score": round(score, 4),
-                "jaccard": round(jaccard, 4),
-                "pmi": round(pmi, 4) if pmi is not None else None,
-            })
-    pairs.sort(key=lambda p: (-p["overlap_score"], -p["jaccard"], p["rules"]))
+    for a, b in overlapping_candidates({k: v for k, v in firing.items() if k in totals}):
+        seconds, segments = intersection(firing[a], firing[b])
+        if segments < min_together:
+            continue
+        cov_a, cov_b = seconds / totals[a], seconds / totals[b]
+        score = (cov_a + cov_b) / 2.0
+        for name in (a, b):
+            if name not in bucket_sets:
+                bucket_sets[name] = buckets(firing[name], bucket_seconds)
+        both = len(bucket_sets[a] & bucket_sets[b])
+        either = len(bucket_sets[a]) + len(bucket_sets[b]) - both
+        jaccard = both / either if either else 0.0
+        pmi = math.log2(both * total_buckets / (len(bucket_sets[a]) * len(bucket_sets[b]))) if both else None
+        if score < min_score and jaccard < min_jaccard:
+            continue
+        pairs.append({
+            "id": "cofiring.overlap" if score >= min_score else "cofiring.jaccard",
+            "a": a,
+            "b": b,
+            "overlap_seconds": round(seconds, 3),
+            "together": segments,
+            "coverage": [round(cov_a, 4), round(cov_b, 4)],
+            "overlap_score": round(score, 4),
+            "jaccard": round(jaccard, 4),
+            "pmi": round(pmi, 4) if pmi is not None else None,
+        })
+    pairs.sort(key=lambda p: (-p["overlap_score"], -p["jaccard"], p["a"], p["b"]))
     return pairs
 
 

@@ -49,29 +49,29 @@ def _number(value):
 
 
 def dead_rules(catalog, rule_stats, always_firing):
-    """Rules listed by the server that never fired in the window (``rules.dead``)."""
-    found = []
+    """Listed rules without one ALERTS sample in the window (``rules.dead``) and rules that
+    were pending but never fired (``rules.never_fired``: their `for` suppressed every run)."""
+    dead, never_fired = [], []
     for name in sorted(catalog):
         if name in always_firing:
             continue
         stats = rule_stats.get(name)
         if stats and stats["episodes"]:
             continue
-        found.append({
-            "id": "rules.dead",
+        row = {
             "rule": name,
             "near_misses": stats["near_misses"] if stats else 0,
             "groups": catalog[name]["groups"],
             "health": _worst_health(catalog[name]["health"]),
-            "reason": _dead_reason(stats),
-        })
-    return found
-
-
-def _dead_reason(stats):
-    if stats and stats["near_misses"]:
-        return "pending %d time(s) but never fired in the window: its `for` always suppressed it" % stats["near_misses"]
-    return "no ALERTS sample in the window: the rule never became pending or firing"
+        }
+        if stats and (stats["near_misses"] or stats["pending_at_end"]):
+            row.update(id="rules.never_fired", reason="pending %d time(s) but never fired in the window: its `for` "
+                       "always suppressed it" % (stats["near_misses"] + stats["pending_at_end"]))
+            never_fired.append(row)
+        else:
+            row.update(id="rules.dead", reason="no ALERTS sample in the window: the rule never became pending or firing")
+            dead.append(row)
+    return dead, never_fired
 
 
 def _worst_health(health_list):

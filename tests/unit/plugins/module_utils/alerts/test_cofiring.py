@@ -1,0 +1,38 @@
+"""Co-firing pairs and onset cascades."""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.sre.toolkit.plugins.module_utils._alerts.cofiring import cascades, cofiring_pairs, union_intervals
+
+DAY = 86400.0
+
+
+def test_pair_firing_together_is_reported_with_scores():
+    a = [(k * 3600.0, k * 3600.0 + 600) for k in range(5)]
+    b = [(s + 60, e + 60) for s, e in a]
+    lonely = [(k * 3600.0 + 1800, k * 3600.0 + 1900) for k in range(5)]
+    pairs = cofiring_pairs({"A": a, "B": b, "C": lonely}, DAY)
+    assert [(p["a"], p["b"]) for p in pairs] == [("A", "B")]
+    pair = pairs[0]
+    assert pair["together"] == 5 and pair["overlap_seconds"] == 5 * 540
+    assert pair["overlap_score"] == pytest.approx(0.9)
+    assert 0 < pair["jaccard"] <= 1 and pair["pmi"] > 0
+
+
+def test_pair_below_min_together_is_not_reported():
+    a = [(0.0, 600.0), (3600.0, 4200.0)]
+    assert cofiring_pairs({"A": a, "B": list(a)}, DAY) == []
+
+
+def test_union_merges_overlaps():
+    assert union_intervals([(5, 10), (0, 6), (20, 30)]) == [[0, 10], [20, 30]]
+
+
+def test_cascade_found_and_random_onsets_not():
+    lead = [k * 7200.0 for k in range(10)]
+    follower = [t + 120 for t in lead]
+    noise = [k * 7200.0 + 3000 for k in range(10)]
+    found = cascades({"A": lead, "B": follower, "N": noise}, DAY * 2, delta=300.0)
+    assert [(c["first"], c["then"]) for c in found] == [("A", "B")]
+    assert found[0]["count"] == 10 and found[0]["lift"] > 2
