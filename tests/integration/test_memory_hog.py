@@ -1,0 +1,271 @@
+"""memory_hog through a real ansible-playbook.
+
+Host target: on this machine, with a watcher in the test that reads the hog's RSS from /proc,
+and with ansible-playbook SIGKILLed mid-run (nothing may be left, checked by PID + start time).
+Pod target: on the lab (kwok runs nothing; the spec, labels, self-limit, cleanup and a
+simulated OOM kill are what is tested).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.ansible import ansible_env, inventory_file, playbook_command, run_module
+from tests.integration.collection import REPO_ROOT
+
+TARGET = REPO_ROOT / "tests" / "integration" / "targets" / "memory_hog"
+MI = 2 ** 20
+SIZE = 300 * MI
+
+
+# ---------------------------------------------------------------- /proc helpers (the test's own eyes)
+
+def proc_stat(pid):
+    """(start_ticks, ppid, state) of a live process, None when gone."""
+    try:
+        text = Path("/proc/%d/stat" % pid).read_text()
+    except OSError:
+        return None
+    fields = text.rpartition(")")[2].split()
+    if fields[0] == "Z":
+        return None
+    return int(fields[19]), int(fields[1]), fields[0]
+
+
+def alive(record):
+    stat = proc_stat(record["pid"])
+    return stat is not None and stat[0] == record["start_ticks"]
+
+
+def rss(pid):
+    try:
+        for line in Path("/proc/%d/status" % pid).read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def descendants(root):
+    """Every process below root, each as {pid, start_ticks} (the identity we later check)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = proc_stat(int(entry))
+            if stat:
+                parents.setdefault(stat[1], []).append((int(entry), stat[0]))
+    found, todo = [], [root]
+    while todo:
+        for pid, start in parents.get(todo.pop(), []):
+            found.append({"pid": pid, "start_ticks": start})
+            todo.append(pid)
+    return found
+
+
+def wait_for(predicate, timeout, step=0.05):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return predicate()
+
+
+class Watcher(threading.Thread):
+    """Samples the recorded hog (main + workers) until it is gone: peak RSS and when it ended."""
+
+    def __init__(self, state_file):
+        super().__init__(daemon=True)
+        self.state_file = state_file
+        self.peak = 0
+        self.record = None
+        self.first_seen = None
+        self.gone_at = None
+        self.stop_flag = False
+
+    def run(self):
+        while not self.stop_flag:
+            if self.record is None:
+                try:
+                    record = json.loads(self.state_file.read_text())
+                except (OSError, ValueError):
+                    record = None
+                if record and record.get("start_ticks"):
+                    self.record, self.first_seen = record, time.monotonic()
+            if self.record is not None:
+                try:
+                    latest = json.loads(self.state_file.read_text())
+                    self.record["workers"] = latest.get("workers", self.record["workers"])
+                except (OSError, ValueError):
+                    pass
+                procs = [self.record] + self.record["workers"]
+                live = [p for p in procs if alive(p)]
+                if not live:
+                    self.gone_at = time.monotonic()
+                    return
+                self.peak = max(self.peak, sum(rss(p["pid"]) for p in live))
+            time.sleep(0.05)
+
+
+def hog_playbook(tmp_path, args):
+    play = [{"hosts": "localhost", "gather_facts": False,
+             "tasks": [{"name": "hog", "sre.toolkit.memory_hog": args, "register": "hog"},
+                       {"name": "save", "ansible.builtin.copy": {"content": "{{ hog | to_json }}", "dest": str(tmp_path / "result.json")}}]}]
+    path = tmp_path / "play.yml"
+    path.write_text(json.dumps(play))
+    return path
+
+
+def start_playbook(tmp_path, args):
+    cmd = playbook_command(hog_playbook(tmp_path, args), tmp_path, inventory=inventory_file(tmp_path))
+    log = open(tmp_path / "ansible.log", "w")
+    proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=ansible_env(), stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    return proc
+
+
+# ---------------------------------------------------------------- host target
+
+def run_target(tmp_path, part, extra):
+    play = [{"hosts": "localhost", "gather_facts": False, "roles": [{"role": "memory_hog"}]}]
+    path = tmp_path / "target.yml"
+    path.write_text(json.dumps(play))
+    cmd = playbook_command(path, tmp_path, dict(extra, memory_hog_part=part), inventory=inventory_file(tmp_path))
+    env = ansible_env({"ANSIBLE_ROLES_PATH": str(TARGET.parent)})
+    return subprocess.run(cmd, cwd=str(REPO_ROOT), env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_host_target_role(tmp_path):
+    proc = run_target(tmp_path, "host", {"hog_state_dir": str(tmp_path / "state")})
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    assert "failed=0" in proc.stdout
+
+
+def test_host_hog_raises_memory_and_ends_by_itself(tmp_path):
+    state = tmp_path / "state"
+    watcher = Watcher(state / "memory-hog.json")
+    watcher.start()
+    began = time.monotonic()
+    proc = start_playbook(tmp_path, {"size": "300Mi", "duration": 5, "timeout_margin": 3, "state_dir": str(state)})
+    assert proc.wait(timeout=120) == 0, (tmp_path / "ansible.log").read_text()[-4000:]
+    watcher.join(timeout=10)
+    watcher.stop_flag = True
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert watcher.record is not None, "the watcher never saw the hog's state file"
+    assert watcher.peak >= 0.9 * SIZE, "watcher saw at most %d bytes" % watcher.peak
+    assert watcher.gone_at is not None
+    ran_for = watcher.gone_at - watcher.first_seen
+    assert 4.5 <= ran_for <= 5 + 3, ran_for
+    assert result["outcome"] == "completed"
+    assert result["peak"]["hog_rss_bytes"] >= 0.9 * SIZE
+    assert time.monotonic() - began < 60
+
+
+def test_sigkill_of_ansible_playbook_leaves_no_process(tmp_path):
+    state = tmp_path / "state"
+    state_file = state / "memory-hog.json"
+    proc = start_playbook(tmp_path, {"size": "300Mi", "workers": 2, "duration": 60, "timeout_margin": 5, "state_dir": str(state)})
+    try:
+        record = wait_for(lambda: _record_with_workers(state_file, 2), timeout=60)
+        assert record, (tmp_path / "ansible.log").read_text()[-4000:]
+        assert wait_for(lambda: sum(rss(w["pid"]) for w in record["workers"]) >= 0.9 * SIZE, timeout=20)
+        tree = descendants(proc.pid)
+        hog = [record] + record["workers"]
+        assert all(any(p["pid"] == h["pid"] and p["start_ticks"] == h["start_ticks"] for p in tree) for h in hog)
+        killed_at = time.monotonic()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        # The module sees its ancestor gone, stops the hog, and exits; the worker follows.
+        assert wait_for(lambda: not any(alive(p) for p in tree), timeout=10), [p for p in tree if alive(p)]
+        assert time.monotonic() - killed_at < 10  # long before the hog's own 65 s limit
+        assert not state_file.exists()
+    finally:
+        _kill_left(proc)
+
+
+def test_hog_ends_at_its_hard_timeout_even_when_nobody_watches(tmp_path):
+    """Freeze the module, SIGKILL ansible-playbook: only the stressor's own alarm can end it."""
+    state = tmp_path / "state"
+    state_file = state / "memory-hog.json"
+    proc = start_playbook(tmp_path, {"size": "300Mi", "duration": 4, "timeout_margin": 3, "state_dir": str(state)})
+    module = None
+    try:
+        record = wait_for(lambda: _record_with_workers(state_file, 1), timeout=60)
+        assert record, (tmp_path / "ansible.log").read_text()[-4000:]
+        started = time.monotonic()
+        module = {"pid": record["module_pid"], "start_ticks": proc_stat(record["module_pid"])[0]}
+        os.kill(module["pid"], signal.SIGSTOP)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        hog = [record] + record["workers"]
+        assert all(alive(h) for h in hog), "the hog must still run while its module is frozen"
+        assert wait_for(lambda: not any(alive(h) for h in hog), timeout=15)
+        ended = time.monotonic() - started
+        # Allocation took a moment before `started`; the alarm is duration + margin = 7 s from the stressor's start.
+        assert 2.5 <= ended <= 7 + 1.5, ended
+    finally:
+        if module and alive(module):
+            os.kill(module["pid"], signal.SIGKILL)
+            os.kill(module["pid"], signal.SIGCONT)
+        _kill_left(proc)
+
+
+def test_later_run_and_absent_clean_up_without_touching_a_reused_pid(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    leftover = subprocess.Popen(["sleep", "120"])
+    bystander = subprocess.Popen(["sleep", "120"])
+    boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    try:
+        mine = {"pid": leftover.pid, "start_ticks": proc_stat(leftover.pid)[0]}
+        theirs = {"pid": bystander.pid, "start_ticks": proc_stat(bystander.pid)[0]}
+        (state / "old.json").write_text(json.dumps(dict(mine, name="old", boot_id=boot, workers=[])))
+        # A record whose PID now belongs to another process (different start time).
+        (state / "reused.json").write_text(json.dumps(dict(theirs, start_ticks=theirs["start_ticks"] - 1, name="reused", boot_id=boot, workers=[])))
+
+        preview = run_module("memory_hog", {"state": "absent", "name": "old", "state_dir": str(state)}, check=True)
+        assert preview["changed"] is True and alive(mine)
+
+        cleaned = run_module("memory_hog", {"state": "absent", "name": "old", "state_dir": str(state)})
+        assert cleaned["changed"] is True and cleaned["outcome"] == "cleaned"
+        assert cleaned["cleaned_up"] == [dict(mine, name="old", alive=True, result="stopped")]
+        assert leftover.wait(timeout=10) == -signal.SIGTERM
+        assert not (state / "old.json").exists()
+
+        # A later present run of that name stops nothing (PID reused) but drops the stale record.
+        again = run_module("memory_hog", {"name": "reused", "size": "16Mi", "duration": 1, "timeout_margin": 2, "state_dir": str(state)})
+        assert again["outcome"] == "completed"
+        assert again["cleaned_up"] == [dict(theirs, start_ticks=theirs["start_ticks"] - 1, name="reused", alive=False, result="not_running")]
+        assert alive(theirs) and bystander.poll() is None
+    finally:
+        for p in (leftover, bystander):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def _record_with_workers(state_file, count):
+    try:
+        record = json.loads(state_file.read_text())
+    except (OSError, ValueError):
+        return None
+    return record if len(record.get("workers", [])) == count else None
+
+
+def _kill_left(proc):
+    """Only our own ansible-playbook's tree, by PID + start time."""
+    if proc.poll() is None:
+        for p in descendants(proc.pid):
+            if alive(p):
+                os.kill(p["pid"], signal.SIGKILL)
+        proc.kill()
+        proc.wait()
