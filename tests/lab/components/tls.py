@@ -31,7 +31,8 @@ def _record(ctx: LabContext) -> Path:
 def up(ctx: LabContext, info: dict) -> dict:
     workdir = _dir(ctx)
     recorded = _read_record(ctx)
-    if recorded and daemon_alive(DAEMON, workdir) and recorded.get("scale") == bool(ctx.scale):
+    # a scale lab is a superset of the small one: keep it when the small one is asked for
+    if recorded and daemon_alive(DAEMON, workdir) and (recorded.get("scale") or not ctx.scale):
         ctx.log(f"tls: already up (pid {recorded['pid']}, {recorded['endpoint_count']} endpoints)")
         return recorded
     down(ctx)
