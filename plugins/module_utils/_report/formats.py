@@ -1,0 +1,162 @@
+# Copyright: sre.toolkit contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Machine formats of the report model: JUnit XML, Prometheus textfile, inline SVG charts."""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape, quoteattr
+
+from .model import SEVERITIES, rank
+
+
+def _attrs(**attrs):
+    return " ".join("%s=%s" % (key, quoteattr(str(value))) for key, value in attrs.items())
+
+
+def _case(classname, name, failure=None, error=None, skipped=None):
+    head = "    <testcase %s" % _attrs(classname=classname, name=name, time="0")
+    if failure is None and error is None and skipped is None:
+        return head + "/>"
+    if error is not None:
+        body = "      <error %s>%s</error>" % (_attrs(message=error[0], type="error"), escape(error[1]))
+    elif failure is not None:
+        body = "      <failure %s>%s</failure>" % (_attrs(message=failure[0], type=failure[2]), escape(failure[1]))
+    else:
+        body = "      <skipped %s/>" % _attrs(message=skipped)
+    return "%s>\n%s\n    </testcase>" % (head, body)
+
+
+def _finding_text(items):
+    return "\n".join("[%s] %s %s: %s%s" % (f["severity"], f["id"], f["subject"], f["message"],
+                                            (" (fix: %s)" % f["fix"]) if f["fix"] else "") for f in items)
+
+
+def _section_cases(cluster, section, threshold):
+    classname = "%s.%s" % (cluster, section["module"])
+    if section["status"] == "error":
+        return [_case(classname, "module ran", error=(section["error"], section["error"]))]
+    if section["status"] == "skipped":
+        return [_case(classname, "module ran", skipped=section["error"])]
+    failing = [f for f in section["findings"] if rank(f["severity"]) >= threshold]
+    cases = []
+    if section["checks"]:
+        by_check = {}
+        for finding in failing:
+            by_check.setdefault(finding["id"].split(".")[0], []).append(finding)
+        for check in sorted(section["checks"], key=lambda c: str(c.get("id") or c.get("name"))):
+            name = str(check.get("id") or check.get("name"))
+            mine = [f for f in failing if f["id"] == name or f["id"].startswith(name + ".")]
+            if check.get("status") in ("skipped", "unavailable", "forbidden") and not mine:
+                cases.append(_case(classname, name, skipped="%s: %s" % (check.get("status"), check.get("reason") or "")))
+            elif mine:
+                top = max(mine, key=lambda f: rank(f["severity"]))
+                cases.append(_case(classname, name, failure=("%d finding(s)" % len(mine), _finding_text(mine), top["severity"])))
+            else:
+                cases.append(_case(classname, name))
+        checked = {str(c.get("id") or c.get("name")) for c in section["checks"]}
+        failing = [f for f in failing if not any(f["id"] == c or f["id"].startswith(c + ".") for c in checked)]
+    for finding in failing:
+        cases.append(_case(classname, "%s %s" % (finding["id"], finding["subject"]),
+                           failure=(finding["message"], _finding_text([finding]), finding["severity"])))
+    if not cases:
+        cases.append(_case(classname, "no findings at or above the threshold"))
+    return cases
+
+
+def junit(model, timestamp="1970-01-01T00:00:00", hostname="localhost"):
+    """JUnit XML (the Ant/Jenkins schema): a testsuite per cluster and module."""
+    fail_on = model["verdict"]["fail_on"]
+    threshold = rank(fail_on) if fail_on != "never" else 99
+    suites = []
+    totals = {"tests": 0, "failures": 0, "errors": 0}
+    index = 0
+    for cluster in model["clusters"]:
+        for section in cluster["sections"]:
+            cases = _section_cases(cluster["name"], section, threshold)
+            counts = {"tests": len(cases), "failures": sum("<failure" in c for c in cases),
+                      "errors": sum("<error" in c for c in cases), "skipped": sum("<skipped" in c for c in cases)}
+            for key in totals:
+                totals[key] += counts[key]
+            suites.append("  <testsuite %s>\n    <properties/>\n%s\n    <system-out/>\n    <system-err/>\n  </testsuite>" % (
+                _attrs(name="%s.%s" % (cluster["name"], section["module"]), package="sre.toolkit", id=index,
+                       timestamp=timestamp[:19], hostname=hostname, tests=counts["tests"], failures=counts["failures"],
+                       errors=counts["errors"], skipped=counts["skipped"], time="0"),
+                "\n".join(cases)))
+            index += 1
+    return '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites %s>\n%s\n</testsuites>\n' % (
+        _attrs(name=model["title"], tests=totals["tests"], failures=totals["failures"], errors=totals["errors"]),
+        "\n".join(suites))
+
+
+def _label(value):
+    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(**labels):
+    return "{%s}" % ",".join('%s="%s"' % (key, _label(value)) for key, value in labels.items())
+
+
+def textfile(model, timestamp=0.0, max_findings=500):
+    """Prometheus text exposition for node_exporter's textfile collector."""
+    lines = [
+        "# HELP sre_toolkit_findings Findings of the last sre.toolkit run by cluster, module and severity.",
+        "# TYPE sre_toolkit_findings gauge",
+    ]
+    for cluster in model["clusters"]:
+        for section in cluster["sections"]:
+            for severity in SEVERITIES:
+                lines.append("sre_toolkit_findings%s %d" % (
+                    _labels(cluster=cluster["name"], module=section["module"], severity=severity), section["counts"][severity]))
+    lines += ["# HELP sre_toolkit_module_success Whether the module ran without error (1) or not (0).",
+              "# TYPE sre_toolkit_module_success gauge"]
+    for cluster in model["clusters"]:
+        for section in cluster["sections"]:
+            lines.append("sre_toolkit_module_success%s %d" % (
+                _labels(cluster=cluster["name"], module=section["module"]), 0 if section["status"] == "error" else 1))
+    lines += ["# HELP sre_toolkit_finding One series per finding (value 1), capped per run.",
+              "# TYPE sre_toolkit_finding gauge"]
+    emitted = 0
+    for cluster in model["clusters"]:
+        for section in cluster["sections"]:
+            for finding in section["findings"]:
+                if emitted >= max_findings:
+                    break
+                lines.append("sre_toolkit_finding%s 1" % _labels(
+                    cluster=cluster["name"], module=section["module"], id=finding["id"], severity=finding["severity"],
+                    subject=finding["subject"]))
+                emitted += 1
+    lines += ["# HELP sre_toolkit_verdict_failed 1 when the run failed its fail_on policy.",
+              "# TYPE sre_toolkit_verdict_failed gauge",
+              "sre_toolkit_verdict_failed%s %d" % (_labels(fail_on=model["verdict"]["fail_on"]), int(model["verdict"]["failed"])),
+              "# HELP sre_toolkit_last_run_timestamp_seconds When the report was made.",
+              "# TYPE sre_toolkit_last_run_timestamp_seconds gauge",
+              "sre_toolkit_last_run_timestamp_seconds %.0f" % float(timestamp)]
+    return "\n".join(lines) + "\n"
+
+
+SEVERITY_COLOURS = {"critical": "#c62828", "warning": "#ef6c00", "info": "#1565c0", "ok": "#2e7d32"}
+
+
+def svg_bars(chart, width=560, bar_height=18, gap=6, label_width=200):
+    """A horizontal bar chart as inline SVG (no script, no external resource)."""
+    series = chart.get("series") or []
+    top = max([value for _, value in series] + [1.0])
+    height = 28 + len(series) * (bar_height + gap)
+    plot = width - label_width - 60
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" width="%d" height="%d" viewBox="0 0 %d %d">' % (
+        width, height, width, height),
+        '<title>%s</title>' % escape(chart.get("title", "")),
+        '<text x="0" y="16" font-size="13" font-weight="bold">%s</text>' % escape(chart.get("title", ""))]
+    for index, (label, value) in enumerate(series):
+        y = 28 + index * (bar_height + gap)
+        length = 0 if top <= 0 else max(1.0, plot * value / top) if value else 0
+        colour = SEVERITY_COLOURS.get(str(label).lower(), "#455a64")
+        short = label if len(label) <= 30 else label[:29] + "\u2026"
+        parts.append('<text x="%d" y="%d" font-size="12" text-anchor="end">%s</text>' % (
+            label_width - 6, y + bar_height - 5, escape(short)))
+        parts.append('<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"><title>%s: %g</title></rect>' % (
+            label_width, y, length, bar_height, colour, escape(label), value))
+        parts.append('<text x="%.1f" y="%d" font-size="12">%g%s</text>' % (
+            label_width + length + 4, y + bar_height - 5, value, escape(" " + chart["unit"]) if chart.get("unit") else ""))
+    parts.append("</svg>")
+    return "\n".join(parts)
