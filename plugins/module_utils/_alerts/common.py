@@ -7,12 +7,17 @@ from __future__ import annotations
 import math
 import re
 
+from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError
+
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
 
-class AlertInputError(ValueError):
-    """Bad option or input; the module maps it to a ToolkitError(kind='invalid')."""
+class AlertInputError(ToolkitError):
+    """Bad option or input: the message names the option and the fix."""
+
+    def __init__(self, msg):
+        super().__init__(msg, kind="invalid")
 
 
 def parse_duration(value, name):
@@ -86,3 +91,46 @@ def rounded(value, digits=3):
 
 def ratio(part, whole):
     return rounded(part / whole, 4) if whole else 0.0
+
+
+def parse_time(value, name):
+    """Unix seconds from a number, numeric text, 'now' (None) or RFC 3339 text."""
+    from datetime import datetime, timezone
+    if value is None or value == "" or str(value).strip().lower() == "now":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    cleaned = re.sub(r"\.(\d+)", lambda m: "." + (m.group(1) + "000000")[:6], text.replace("Z", "+00:00"), count=1)
+    try:
+        parsed = datetime.fromisoformat(cleaned)
+    except ValueError:
+        raise AlertInputError("%s: %r is neither unix seconds nor an RFC 3339 time such as 2026-11-01T00:00:00Z" % (name, value))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
+
+
+def resolve_window(start, end, window, now, max_window):
+    """(start, end) in unix seconds from the module's start/end/window options.
+
+    end defaults to now; an explicit start fixes the window to end - start, else start = end - window.
+    """
+    end_ts = parse_time(end, "end")
+    end_ts = float(now) if end_ts is None else end_ts
+    start_ts = parse_time(start, "start")
+    if start_ts is None:
+        seconds = parse_duration(window, "window")
+        if seconds <= 0:
+            raise AlertInputError("window: must be longer than 0s, for example 7d")
+        start_ts = end_ts - seconds
+    if start_ts >= end_ts:
+        raise AlertInputError("start: %s is not before end %s" % (start_ts, end_ts))
+    if end_ts - start_ts > max_window:
+        raise AlertInputError("window: %.1f days is more than the %d days allowed; shorten window (or move start closer to end)" % (
+            (end_ts - start_ts) / 86400.0, max_window // 86400))
+    return start_ts, end_ts

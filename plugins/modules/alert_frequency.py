@@ -1,0 +1,527 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) sre.toolkit contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: alert_frequency
+short_description: Analyse the alert history of a Prometheus (episodes, noise, flapping, co-firing, dead rules)
+version_added: 1.0.0
+description:
+  - Reads the raw C(ALERTS) and C(ALERTS_FOR_STATE) samples of a window (default 7 days, at most 90) from a
+    Prometheus or a compatible API (Thanos Query, Mimir, VictoriaMetrics), and the alerting rules from
+    C(/api/v1/rules).
+  - Rebuilds each alert instance's episodes the way Prometheus counts them. An instance is the label set without
+    C(__name__), C(alertstate) and O(ignore_labels), so the two replicas of an HA pair count once. A new
+    C(ALERTS_FOR_STATE) value (a new ActiveAt), or a gap longer than one evaluation interval plus
+    O(gap_tolerance), starts a new episode. A gap with an unchanged ActiveAt (a skipped evaluation, a restored
+    alert) does not.
+  - Returns per-rule figures (episodes, instances, firing time and share, resolve times, time between firings,
+    pending delay, near misses, flapping, a noise score, hour and weekday histograms), co-firing pairs and onset
+    cascades, dead, never-fired and unhealthy rules, the always-firing allow-list, and recommendations, each with
+    its reason.
+  - Samples are fetched with raw range-vector queries (every stored sample, no step aliasing), chunked by
+    O(query_chunk), with retries. The result says how many queries and samples were used.
+  - Optionally reads Alertmanager silences for the silenced share, and evaluates SLIs for a multi-window
+    multi-burn-rate view.
+author:
+  - sre.toolkit maintainers (@sre-toolkit)
+extends_documentation_fragment:
+  - sre.toolkit._prometheus
+  - sre.toolkit._requirements.REQUESTS
+  - sre.toolkit._attributes
+  - sre.toolkit._attributes.INFO_MODULE
+options:
+  window:
+    description:
+      - How far back from O(end) to look, as a duration such as V(7d), V(36h) or V(90m). At most V(90d).
+      - Ignored when O(start) is given.
+    type: str
+    default: 7d
+  end:
+    description:
+      - End of the window, as unix seconds or RFC 3339 (V(2026-11-01T00:00:00Z)). Default is now.
+      - Pin it (and O(start)) to analyse a fixed period repeatably.
+    type: str
+  start:
+    description:
+      - Start of the window, as unix seconds or RFC 3339. When given, the window is O(end) minus O(start).
+    type: str
+  selector:
+    description:
+      - Label matchers that limit the analysis, in PromQL syntax without the metric name, for example
+        V(severity="critical", namespace=~"prod-.*"). Applied to both series.
+      - Dead rules are only reported for rules whose static labels (and name) satisfy every matcher.
+    type: str
+    default: ''
+  ignore_labels:
+    description:
+      - Labels that do not tell alert instances apart, such as the replica label that Prometheus HA pairs add.
+        Series that differ only in these labels are merged.
+    type: list
+    elements: str
+    default: [prometheus, prometheus_replica, replica]
+  evaluation_interval:
+    description:
+      - Evaluation interval for alerts whose rule C(/api/v1/rules) does not list (deleted or renamed rules).
+        Listed rules use their group's interval.
+    type: str
+    default: 1m
+  gap_tolerance:
+    description:
+      - Share of an evaluation interval a gap between samples may exceed one interval before the alert counts as
+        ended. One false evaluation leaves a gap of two intervals, so keep it below V(1).
+    type: float
+    default: 0.5
+  query_chunk:
+    description:
+      - Time span of one raw query. Smaller chunks keep each response (and C(--query.max-samples)) small.
+    type: str
+    default: 1d
+  timezone:
+    description:
+      - IANA timezone for the hour-of-day and weekday histograms and the business-hours ratio.
+    type: str
+    default: UTC
+  short_episode:
+    description:
+      - Episodes resolved within this time count as short (they resolve before anyone can act).
+    type: str
+    default: 5m
+  always_firing:
+    description:
+      - Rules that must fire all the time (dead man's switches such as V(Watchdog)). They are left out of noise
+        and co-firing; a gap in them is reported instead.
+    type: list
+    elements: str
+    default: [Watchdog]
+  flapping:
+    description:
+      - Flap detection by the Nagios percent state change over the firing state at each evaluation.
+    type: dict
+    default: {}
+    suboptions:
+      high_threshold:
+        description: Flapping starts when the percent state change reaches this.
+        type: float
+        default: 30
+      low_threshold:
+        description: Flapping stops when the percent state change falls to this.
+        type: float
+        default: 20
+      states:
+        description: Number of most recent states the percent state change looks at.
+        type: int
+        default: 21
+  cofiring:
+    description:
+      - Thresholds for co-firing pairs and onset cascades.
+    type: dict
+    default: {}
+    suboptions:
+      min_score:
+        description: Overlap score (mean of both coverages) from which a pair is reported.
+        type: float
+        default: 0.7
+      min_jaccard:
+        description: Jaccard index over time buckets from which a pair is reported.
+        type: float
+        default: 0.5
+      min_together:
+        description: Times two instances must have fired together (or one after the other) to count.
+        type: int
+        default: 3
+      bucket:
+        description: Bucket size for the Jaccard index.
+        type: str
+        default: 5m
+      cascade_within:
+        description: An onset that follows another within this time counts towards a cascade.
+        type: str
+        default: 5m
+      cascade_min_lift:
+        description: How many times more often than chance a cascade must happen.
+        type: float
+        default: 2.0
+  include_episodes:
+    description:
+      - Return every instance's episodes in the C(history) of each RV(instances) entry. Turn off for big histories.
+    type: bool
+    default: true
+  alertmanager_url:
+    description:
+      - Base URL of an Alertmanager. When given, its silences (C(/api/v2/silences), which keeps expired silences
+        for its retention) give each rule's silenced share of firing time.
+    type: str
+  alertmanager_token:
+    description:
+      - Bearer token for O(alertmanager_url).
+    type: str
+  alertmanager_validate_certs:
+    description:
+      - Whether to verify the Alertmanager TLS certificate.
+    type: bool
+    default: true
+  alertmanager_ca_cert:
+    description:
+      - CA bundle to verify the Alertmanager certificate.
+    type: path
+  slos:
+    description:
+      - SLIs to show as a multi-window multi-burn-rate view (1h/5m at 14.4, 6h/30m at 6, 1d/2h at 3, 3d/6h at 1)
+        and the error budget consumed over the window.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Name of the SLO.
+        type: str
+        required: true
+      objective:
+        description: Target, as a ratio (V(0.999)) or a percentage (V(99.9)).
+        type: float
+        required: true
+      error_ratio_query:
+        description:
+          - PromQL for the error ratio over a window; write C($window) where the range goes, for example
+            C(sum(rate(http_requests_total{code=~"5.."}[$window])) / sum(rate(http_requests_total[$window]))).
+        type: str
+        required: true
+seealso:
+  - name: Prometheus alerting rules
+    description: How C(for), C(keep_firing_for) and the ALERTS series work.
+    link: https://prometheus.io/docs/prometheus/latest/configuration/alerting_rules/
+  - name: Alerting on SLOs (SRE Workbook)
+    description: The multi-window multi-burn-rate alerts used by O(slos).
+    link: https://sre.google/workbook/alerting-on-slos/
+"""
+
+EXAMPLES = r"""
+- name: Last week's alerts, noisiest first
+  sre.toolkit.alert_frequency:
+    prometheus_url: http://127.0.0.1:9090
+  register: alerts
+
+- name: Show the top recommendations
+  ansible.builtin.debug:
+    msg: "{{ item.rule }}: {{ item.action }} ({{ item.reason }})"
+  loop: "{{ alerts.recommendations[:10] }}"
+
+- name: A pinned 30-day window of paging alerts, Berlin time, stricter flap detection
+  sre.toolkit.alert_frequency:
+    prometheus_url: https://thanos.example.com
+    prometheus_token: "{{ thanos_token }}"
+    start: "2026-10-01T00:00:00Z"
+    end: "2026-10-31T00:00:00Z"
+    selector: 'severity="critical"'
+    timezone: Europe/Berlin
+    flapping:
+      high_threshold: 20
+      low_threshold: 5
+    include_episodes: false
+
+- name: With silences and an SLO view
+  sre.toolkit.alert_frequency:
+    prometheus_url: http://127.0.0.1:9090
+    alertmanager_url: http://127.0.0.1:9093
+    slos:
+      - name: checkout-availability
+        objective: 99.9
+        error_ratio_query: >-
+          sum(rate(http_requests_total{job="checkout",code=~"5.."}[$window]))
+          / sum(rate(http_requests_total{job="checkout"}[$window]))
+"""
+
+RETURN = r"""
+window:
+  description: The analysed window.
+  returned: success
+  type: dict
+  contains:
+    start:
+      description: Window start, unix seconds.
+      type: float
+    end:
+      description: Window end, unix seconds.
+      type: float
+    seconds:
+      description: Window length.
+      type: float
+    timezone:
+      description: Timezone of the histograms.
+      type: str
+  sample: {start: 1793000000.0, end: 1795592000.0, seconds: 2592000.0, timezone: UTC}
+summary:
+  description: Totals over all rules.
+  returned: success
+  type: dict
+  sample: {rules: 12, instances: 29, episodes: 400, near_misses: 60, firing_seconds: 912345.0, flapping_instances: 2,
+           dead_rules: 1, never_fired_rules: 0, unhealthy_rules: 1, recommendations: 9}
+rules:
+  description:
+    - One entry per alert rule seen in the window, noisiest (highest C(noise_score)) first.
+    - C(episodes) and C(instances) count what fired; C(firing_share) is firing seconds divided by window times
+      firing instances; C(resolve_time) covers episodes seen from fire to resolve; C(hours) and C(weekdays)
+      (Monday first) count episode onsets in O(timezone).
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - rule: HighErrorRate
+      severity: critical
+      episodes: 41
+      instances: 3
+      firing_seconds: 123456.7
+      firing_share: 0.0159
+      resolve_time: {count: 41, mean: 900.0, median: 840.0, p90: 1500.0}
+      mean_time_between_firings: 61000.0
+      pending_delay: {count: 41, mean: 300.0, median: 300.0, p90: 300.0}
+      near_misses: 2
+      near_miss_ratio: 0.0465
+      flapping_instances: 0
+      max_psc: 12.5
+      noise_score: 4.21
+      hours: [0, 1, 2, 1, 0, 0, 3, 2, 1, 0, 2, 4, 3, 2, 1, 2, 3, 4, 2, 1, 2, 3, 1, 1]
+      weekdays: [6, 5, 7, 6, 8, 5, 4]
+instances:
+  description:
+    - One entry per alert instance (label set without O(ignore_labels)), sorted by rule and key.
+    - C(history) lists its episodes (when O(include_episodes)); C(resolved_at) is an upper bound (last firing
+      sample plus one interval) and null while C(open); C(truncated) episodes began before the window.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - rule: NodeDown
+      key: '{alertname="NodeDown", instance="node-1:9100", severity="critical"}'
+      labels: {alertname: NodeDown, instance: "node-1:9100", severity: critical}
+      episodes: 1
+      near_misses: 0
+      replicas: 2
+      firing_seconds: 600.0
+      flapping: {max_psc: 6.25, flapping: false, periods: 0, flapping_seconds: 0.0, flapping_at_end: false}
+      history:
+        - {active_at: 1793012340, fired_at: 1793012460.0, resolved_at: 1793013060.0, last_sample: 1793013000.0,
+           fired: true, open: false, truncated: false, firing_seconds: 600.0, replicas: 2}
+cofiring:
+  description: Instance pairs that fired together, by overlap score ((coverage a + coverage b) / 2) or Jaccard index.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - {id: cofiring.overlap, a: '{alertname="A"}', b: '{alertname="B"}', rules: [A, B], together: 14,
+       overlap_seconds: 81234.0, coverage: [0.97, 0.89], overlap_score: 0.93, jaccard: 0.88, pmi: 3.1}
+cascades:
+  description: Instance pairs where the second regularly starts within O(cofiring.cascade_within) after the first.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - {id: cofiring.cascade, first: '{alertname="A"}', then: '{alertname="B"}', rules: [A, B], count: 12,
+       share_of_then: 0.92, lift: 35.2, within_seconds: 300.0}
+dead_rules:
+  description: Rules listed by C(/api/v1/rules) (and selected by O(selector)) without one ALERTS sample in the window.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{id: rules.dead, rule: KubeletDown, near_misses: 0, groups: ["/etc/prometheus/rules.yml/kubernetes"],
+            health: ok, reason: "no ALERTS sample in the window: the rule never became pending or firing"}]
+never_fired_rules:
+  description: Rules that were pending in the window but never fired (their C(for) suppressed every run).
+  returned: success
+  type: list
+  elements: dict
+unhealthy_rules:
+  description: Rules whose health is not C(ok) or that report a C(lastError).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{id: rules.unhealthy, rule: KubeQuotaOvercommit, health: err, last_error: "many-to-many matching not allowed",
+            groups: ["/etc/prometheus/rules.yml/kubernetes"]}]
+always_firing:
+  description: Each O(always_firing) rule with its firing share; C(ok) is false when it did not fire all the window.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{id: rules.always_firing, rule: Watchdog, listed: true, firing_share: 1.0, episodes: 1, ok: true}]
+recommendations:
+  description: What to change, each with the figures that justify it, sorted by rule.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - {id: advice.raise_for, rule: NodeHighCpu, action: "raise `for` from 5m to 9m", value: 540.0,
+       reason: "14 of 20 resolved episodes lasted under 5m (p75 4m): they resolved before anyone could act"}
+slo:
+  description: One entry per O(slos) item with burn rates per window, which burn-rate alerts hold, and budget consumed.
+  returned: when O(slos) is given
+  type: list
+  elements: dict
+queries:
+  description: What the analysis cost the servers.
+  returned: success
+  type: dict
+  sample: {queries: 62, samples: 1234567, requests: 62, retries: 0, bytes: 98765432, alertmanager_requests: 0}
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.sre.toolkit.plugins.module_utils._alerts.analyze import MAX_WINDOW, analyze, parse_matchers
+from ansible_collections.sre.toolkit.plugins.module_utils._alerts.common import parse_duration, resolve_window
+from ansible_collections.sre.toolkit.plugins.module_utils._alerts.slo import windows_needed
+from ansible_collections.sre.toolkit.plugins.module_utils._argspec import PROMETHEUS_SPEC, spec
+from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError, fail_from_error
+from ansible_collections.sre.toolkit.plugins.module_utils._http import HttpClient
+from ansible_collections.sre.toolkit.plugins.module_utils._prom import PrometheusClient
+
+
+def argument_spec():
+    return spec(
+        PROMETHEUS_SPEC,
+        window={"type": "str", "default": "7d"},
+        end={"type": "str"},
+        start={"type": "str"},
+        selector={"type": "str", "default": ""},
+        ignore_labels={"type": "list", "elements": "str", "default": ["prometheus", "prometheus_replica", "replica"]},
+        evaluation_interval={"type": "str", "default": "1m"},
+        gap_tolerance={"type": "float", "default": 0.5},
+        query_chunk={"type": "str", "default": "1d"},
+        timezone={"type": "str", "default": "UTC"},
+        short_episode={"type": "str", "default": "5m"},
+        always_firing={"type": "list", "elements": "str", "default": ["Watchdog"]},
+        flapping={"type": "dict", "default": {}, "options": {
+            "high_threshold": {"type": "float", "default": 30.0},
+            "low_threshold": {"type": "float", "default": 20.0},
+            "states": {"type": "int", "default": 21},
+        }},
+        cofiring={"type": "dict", "default": {}, "options": {
+            "min_score": {"type": "float", "default": 0.7},
+            "min_jaccard": {"type": "float", "default": 0.5},
+            "min_together": {"type": "int", "default": 3},
+            "bucket": {"type": "str", "default": "5m"},
+            "cascade_within": {"type": "str", "default": "5m"},
+            "cascade_min_lift": {"type": "float", "default": 2.0},
+        }},
+        include_episodes={"type": "bool", "default": True},
+        alertmanager_url={"type": "str"},
+        alertmanager_token={"type": "str", "no_log": True},
+        alertmanager_validate_certs={"type": "bool", "default": True},
+        alertmanager_ca_cert={"type": "path"},
+        slos={"type": "list", "elements": "dict", "default": [], "options": {
+            "name": {"type": "str", "required": True},
+            "objective": {"type": "float", "required": True},
+            "error_ratio_query": {"type": "str", "required": True},
+        }},
+    )
+
+
+def engine_options(params, matchers):
+    flap, cof = params["flapping"] or {}, params["cofiring"] or {}
+    return {
+        "ignore_labels": params["ignore_labels"],
+        "evaluation_interval": parse_duration(params["evaluation_interval"], "evaluation_interval"),
+        "gap_tolerance": params["gap_tolerance"],
+        "timezone": params["timezone"],
+        "flapping_high": flap.get("high_threshold"),
+        "flapping_low": flap.get("low_threshold"),
+        "flapping_states": flap.get("states"),
+        "short_episode": parse_duration(params["short_episode"], "short_episode"),
+        "always_firing": params["always_firing"],
+        "cofiring_min_score": cof.get("min_score"),
+        "cofiring_min_jaccard": cof.get("min_jaccard"),
+        "cofiring_min_together": cof.get("min_together"),
+        "cofiring_bucket": parse_duration(cof.get("bucket") or "5m", "cofiring.bucket"),
+        "cascade_within": parse_duration(cof.get("cascade_within") or "5m", "cofiring.cascade_within"),
+        "cascade_min_lift": cof.get("cascade_min_lift"),
+        "include_episodes": params["include_episodes"],
+        "rule_matchers": matchers,
+    }
+
+
+def series_selector(metric, matchers):
+    return "%s{%s}" % (metric, ", ".join('%s%s"%s"' % m for m in matchers))
+
+
+def fetch_raw(prom, selector, start, end, chunk):
+    """Every sample of `selector` in (start, end]; a rejected selector names the option."""
+    series = []
+    try:
+        for part in prom.iter_raw(selector, start, end, chunk):
+            series.extend(part)
+    except ToolkitError as exc:
+        if exc.status == 400 or exc.kind == "invalid":
+            raise ToolkitError("selector: Prometheus rejected %s: %s" % (selector, exc.msg), kind="invalid", status=exc.status)
+        raise
+    return series
+
+
+def fetch_silences(params):
+    http = HttpClient.from_params(params, "alertmanager_url")
+    silences = http.get_json("/api/v2/silences")
+    if not isinstance(silences, list):
+        raise ToolkitError("alertmanager_url: /api/v2/silences did not return a list; is this an Alertmanager (v0.16+)?", kind="http")
+    return silences, http.stats.get("requests", 0)
+
+
+def slo_inputs(prom, slos, start, end):
+    inputs = []
+    for item in slos:
+        if "$window" not in item["error_ratio_query"]:
+            raise ToolkitError("slos[%s].error_ratio_query: write $window where the range goes, e.g. rate(x[$window])" % item["name"])
+        ratios = {}
+        for seconds in windows_needed(end - start):
+            result = prom.query(item["error_ratio_query"].replace("$window", "%ds" % seconds), at=end)
+            values = [float(r["value"][1]) for r in result if r.get("value")]
+            ratios[seconds] = values[0] if len(values) == 1 else None
+        inputs.append({"name": item["name"], "objective": item["objective"], "error_ratios": ratios})
+    return inputs
+
+
+def run(params, now):
+    if not params.get("prometheus_url"):
+        raise ToolkitError("prometheus_url: required; give the base URL of the Prometheus API, e.g. http://127.0.0.1:9090")
+    start, end = resolve_window(params["start"], params["end"], params["window"], now, MAX_WINDOW)
+    matchers = parse_matchers(params["selector"])
+    chunk = parse_duration(params["query_chunk"], "query_chunk")
+    if chunk < 60:
+        raise ToolkitError("query_chunk: at least 1m, got %s" % params["query_chunk"])
+    options = engine_options(params, matchers)
+    prom = PrometheusClient.from_params(params)
+    groups = prom.rules("alert")
+    alerts = fetch_raw(prom, series_selector("ALERTS", matchers), start, end, chunk)
+    for_state = fetch_raw(prom, series_selector("ALERTS_FOR_STATE", matchers), start, end, chunk)
+    silences, am_requests = (None, 0)
+    if params.get("alertmanager_url"):
+        silences, am_requests = fetch_silences(params)
+    slos = slo_inputs(prom, params["slos"], start, end) if params["slos"] else None
+    result = analyze(alerts, for_state, groups, start, end, options, silence_list=silences, slo_inputs=slos)
+    result["queries"] = dict(prom.all_stats(), alertmanager_requests=am_requests)
+    warnings = []
+    if not alerts:
+        warnings.append(
+            "no ALERTS samples between %s and %s%s: check start/end/window, the selector, and that this server "
+            "stores the rule evaluations" % (start, end, (" for selector " + params["selector"]) if params["selector"] else ""))
+    if not groups:
+        warnings.append("/api/v1/rules lists no alerting rules: dead and unhealthy rules cannot be found "
+                        "(a query frontend may not serve rules; point prometheus_url at the ruler)")
+    return result, warnings
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        result, warnings = run(module.params, time.time())
+    except ToolkitError as exc:
+        fail_from_error(module, exc, changed=False)
+    for warning in warnings:
+        module.warn(warning)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
