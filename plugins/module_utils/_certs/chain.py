@@ -16,7 +16,6 @@ import datetime
 
 from ._crypto import InvalidSignature, serialization, verification, x509
 from .facts import fingerprint, is_self_signed, iso, not_after, not_before
-from .names import parse_ip
 
 MAX_DEPTH = 8
 MAX_PATHS = 64
@@ -139,30 +138,31 @@ def build_path(leaf, intermediates, anchors, at):
     return path, end, problems
 
 
-def _probe_subject(leaf, hostname):
-    """A subject the leaf presents, so webpki judges the chain and names.py judges the name."""
-    if hostname:
-        address = parse_ip(hostname)
-        if address is not None:
-            return verification.IPAddress(address)
+def _probe_subject(leaf):
+    """A name the leaf itself presents, so webpki judges only the chain; names.py judges the hostname."""
     try:
         san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except (x509.ExtensionNotFound, ValueError):
         return None
     for name in san.get_values_for_type(x509.DNSName):
-        return verification.DNSName(name.replace("*", "wildcard-probe", 1) if name.startswith("*.") else name)
+        try:
+            return verification.DNSName(name.replace("*", "wildcard-probe", 1) if name.startswith("*.") else name)
+        except ValueError:
+            continue
     for address in san.get_values_for_type(x509.IPAddress):
         return verification.IPAddress(address)
     return None
 
 
-def _webpki_verify(leaf, intermediates, store, at, hostname):
-    """(chain or None, error text or None); None, None when webpki cannot be asked."""
-    if verification is None or not store.certs:
-        return None, None
-    subject = _probe_subject(leaf, hostname)
+def _webpki_verify(leaf, intermediates, store, at):
+    """(chain or None, error text or None); (None, None) when webpki cannot be asked.
+
+    A leaf without SAN (CN-only) cannot be given to webpki, which would reject it for the name
+    alone; hostname rules are reported separately, so the builtin verdict stands for it.
+    """
+    subject = _probe_subject(leaf) if verification is not None and store.certs else None
     if subject is None:
-        return None, "leaf certificate has no subjectAltName usable by a TLS client"
+        return None, None
     try:
         verifier = (verification.PolicyBuilder().store(store.webpki_store())
                     .time(at.astimezone(datetime.timezone.utc).replace(tzinfo=None)).build_server_verifier(subject))
@@ -171,7 +171,7 @@ def _webpki_verify(leaf, intermediates, store, at, hostname):
         return None, str(exc)
 
 
-def verify_chain(certs, anchors, at, hostname=None, purpose="server"):
+def verify_chain(certs, anchors, at, purpose="server"):
     """Verify `certs` (leaf first, as sent or as stored) against trust `anchors` at `at`.
 
     Returns a plain dict: verify (ok or a reason id), verified, verify_error_depth, detail,
@@ -192,13 +192,14 @@ def verify_chain(certs, anchors, at, hostname=None, purpose="server"):
         result.update(verify=problems[0][0], verify_error_depth=problems[0][1], detail=problems[0][2])
     else:
         result.update(verify="ok", verified=True)
-    if purpose == "server" and verification is not None and anchor_set.certs:
-        result["method"] = "cryptography"
-        chain, error = _webpki_verify(leaf, intermediates, anchor_set, at, hostname)
+    if purpose == "server":
+        chain, error = _webpki_verify(leaf, intermediates, anchor_set, at)
+        if chain is not None or error is not None:
+            result["method"] = "cryptography"
         if chain is not None:
             path = chain
             result.update(verify="ok", verified=True, verify_error_depth=None, detail=None)
-        elif not problems:
+        elif error is not None and not problems:
             result.update(verify="policy", verified=False, detail="rejected by the webpki policy: %s" % error)
     path_ids = [fingerprint(c) for c in path]
     result["path_candidate"] = path_ids

@@ -14,6 +14,11 @@ import re
 
 from ._crypto import pkcs12, x509
 
+try:  # names kubeconfig entries ("clusters[lab].certificate-authority-data"); regex fallback without it
+    import yaml
+except ImportError:
+    yaml = None
+
 PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
 KUBECONFIG_DATA = re.compile(
     rb"""(certificate-authority-data|client-certificate-data)["']?\s*:\s*["']?([A-Za-z0-9+/=\s]+?)["']?\s*(?:,|\n|\r|}|$)""")
@@ -48,11 +53,12 @@ def load_certificates(data, passphrase=None):
         return _from_pem(data)
     if looks_like_pkcs12(data):
         return _from_pkcs12(data, passphrase), []
+    if data[:1] != b"\x30":  # not even an ASN.1 SEQUENCE: text or something else
+        raise LoadError("no_certificate_found", "no certificate: neither PEM, DER, PKCS#12 nor a kubeconfig with embedded certificates")
     try:
         return [(x509.load_der_x509_certificate(data), "der")], []
-    except ValueError:
-        pass
-    raise LoadError("decode_failed", "neither PEM, DER, PKCS#12 nor a kubeconfig with embedded certificates")
+    except ValueError as exc:
+        raise LoadError("decode_failed", "DER content does not decode as a certificate: %s" % exc)
 
 
 def _from_pem(data):
@@ -93,18 +99,55 @@ def _from_pkcs12(data, passphrase):
     return certs
 
 
+def kubeconfig_entries(data):
+    """[(where, base64 text)] of embedded certificates, in the order of clusters then users."""
+    if yaml is not None:
+        try:
+            doc = yaml.safe_load(data)
+        except yaml.YAMLError:
+            doc = None
+        if isinstance(doc, dict):
+            entries = []
+            for section, inner, field in (("clusters", "cluster", "certificate-authority-data"),
+                                          ("users", "user", "client-certificate-data")):
+                for item in doc.get(section) or []:
+                    value = (item or {}).get(inner) or {}
+                    if isinstance(value, dict) and value.get(field):
+                        entries.append(("%s[%s].%s" % (section, item.get("name"), field), str(value[field])))
+            return entries
+    return [("%s#%d" % (m.group(1).decode(), i), m.group(2).decode()) for i, m in enumerate(KUBECONFIG_DATA.finditer(data))]
+
+
 def _from_kubeconfig(data):
     certs, errors = [], []
-    for index, match in enumerate(KUBECONFIG_DATA.finditer(data)):
-        field = match.group(1).decode()
+    for where, text in kubeconfig_entries(data):
         try:
-            pem = base64.b64decode(b"".join(match.group(2).split()), validate=True)
-            found, bad = _from_pem(pem)
+            pem = base64.b64decode("".join(text.split()), validate=True)
+            found, bad = _from_pem(pem) if b"-----BEGIN" in pem else ([(x509.load_der_x509_certificate(pem), "der")], [])
         except (LoadError, ValueError, binascii.Error) as exc:
-            errors.append(LoadError("bad_pem", "kubeconfig %s #%d: %s" % (field, index, exc)))
+            errors.append(LoadError("bad_pem", "kubeconfig %s: %s" % (where, exc)))
             continue
-        certs.extend((cert, "kubeconfig[%d].%s" % (index, field)) for cert, _origin in found)
+        certs.extend((cert, where) for cert, _origin in found)
         errors.extend(bad)
     if not certs:
         raise errors[0] if errors else LoadError("no_certificate_found", "kubeconfig holds no embedded certificate")
     return certs, errors
+
+
+def detect_format(data, path=""):
+    """pem, der, pkcs12, kubeconfig or unknown: by content, else by the file name."""
+    if data:
+        if KUBECONFIG_DATA.search(data) and b"-----BEGIN" not in data:
+            return "kubeconfig"
+        if b"-----BEGIN" in data:
+            return "pem"
+        if looks_like_pkcs12(data):
+            return "pkcs12"
+        if data[:1] == b"\x30":
+            return "der"
+    lower = path.lower()
+    for suffixes, kind in (((".pem", ".crt", ".cert"), "pem"), ((".der", ".cer"), "der"), ((".p12", ".pfx"), "pkcs12"),
+                           ((".kubeconfig",), "kubeconfig")):
+        if lower.endswith(suffixes):
+            return kind
+    return "unknown"

@@ -40,6 +40,19 @@ def to_a_label(name):
     return name.encode("idna").decode("ascii").lower()
 
 
+def to_unicode(a_label):
+    """Unicode form of an A-label name (IDNA2008 when available); unchanged when it does not decode."""
+    if _idna2008 is not None:
+        try:
+            return _idna2008.decode(a_label)
+        except (_idna2008.IDNAError, UnicodeError):
+            pass
+    try:
+        return a_label.encode("ascii").decode("idna")
+    except UnicodeError:
+        return a_label
+
+
 def pattern_matches(pattern, host):
     """True when a presented DNS identifier `pattern` covers `host` (both A-labels)."""
     pattern = pattern.rstrip(".").lower()

@@ -8,12 +8,15 @@ failed verification only sets `verify` and its reason.
 
 from __future__ import annotations
 
+import datetime
+
 from ._crypto import x509
 from .chain import verify_chain
 from .facts import certificate_facts, fingerprint, iso, not_after
-from .load import LoadError, load_certificates
-from .names import match_hostname, parse_ip, to_a_label
-from .severity import fail_reasons, severity_for_days
+from .load import LoadError, detect_format, load_certificates
+from .names import match_hostname, parse_ip, to_a_label, to_unicode
+from .secrets import certificate_keys, secret_identity
+from .severity import fail_reasons, severity_for_days, worst
 
 EXPIRY_SCOPES = ("path", "chain", "leaf")
 
@@ -63,11 +66,7 @@ def hostname_forms(name):
         a_label = to_a_label(name)
     except ValueError:
         return name, name
-    try:
-        unicode_form = a_label.encode("ascii").decode("idna")
-    except UnicodeError:
-        unicode_form = a_label
-    return a_label, unicode_form
+    return a_label, to_unicode(a_label)
 
 
 def _parse_der_chain(chain):
@@ -92,6 +91,8 @@ def endpoint_finding(fetched, settings):
     if parse_errors:
         finding["parse_errors"] = parse_errors
     finding.update(_judge_chain(certs, settings, hostname, purpose="server"))
+    if not certs and finding.get("error_kind"):
+        finding["severity"] = "error"
     return finding
 
 
@@ -104,7 +105,7 @@ def _judge_chain(certs, settings, hostname=None, purpose="server"):
            "severity": "ok"}
     if not certs:
         return out
-    verdict = verify_chain(certs, settings.anchors, settings.validation_time, hostname, purpose)
+    verdict = verify_chain(certs, settings.anchors, settings.validation_time, purpose)
     out.update(verify=verdict["verify"], verify_error_depth=verdict["verify_error_depth"], verify_detail=verdict["detail"],
                verify_path=verdict["verify_path"], unused=verdict["unused"], verify_method=verdict["method"])
     by_id = {fingerprint(c): c for c in list(certs) + list(settings.anchors.certs)}
@@ -125,6 +126,39 @@ def _judge_chain(certs, settings, hostname=None, purpose="server"):
     return out
 
 
+def parse_time(value, default):
+    """An aware datetime from ISO-8601 text, epoch seconds or None (= default); raises ValueError."""
+    if value in (None, "", "now"):
+        return default
+    if isinstance(value, (int, float)) or str(value).lstrip("-").replace(".", "", 1).isdigit():
+        return datetime.datetime.fromtimestamp(float(value), datetime.timezone.utc)
+    text = str(value).strip().replace("Z", "+00:00")
+    moment = datetime.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+
+
+def secret_finding(secret, settings):
+    """A Secret: identity (no data), and per certificate key the certs and one error each."""
+    identity = secret_identity(secret)
+    finding = dict(identity, id="%s/%s" % (identity["namespace"], identity["name"]), source="secret", keys={},
+                   error=None, error_kind=None, error_reason=None)
+    for key, raw in certificate_keys(secret):
+        item = content_finding(key, "secret_key", raw, settings)
+        item.pop("id")
+        item.pop("source")
+        finding["keys"][key] = item
+    items = list(finding["keys"].values())
+    expiries = [i["expiry"] for i in items if i.get("expiry")]
+    finding["expiry"] = min(expiries, key=lambda e: e["not_after_epoch"]) if expiries else None
+    severities = [i["severity"] for i in items]
+    finding["severity"] = worst(severities) if severities else "ok"
+    broken = [(k, i) for k, i in sorted(finding["keys"].items()) if i.get("error")]
+    if broken:
+        key, item = broken[0]
+        finding.update(error="%s: %s" % (key, item["error"]), error_kind=item["error_kind"], error_reason=item["error_reason"])
+    return finding
+
+
 def error_finding(target_id, source, kind, reason, message, **extra):
     finding = {"id": target_id, "source": source, "error_kind": kind, "error_reason": reason, "error": message,
                "severity": "error"}
@@ -132,14 +166,14 @@ def error_finding(target_id, source, kind, reason, message, **extra):
     return finding
 
 
-def content_finding(target_id, source, data, settings, passphrase=None, **extra):
+def content_finding(target_id, source, data, settings, passphrase=None, path="", **extra):
     """A file or a Secret key: every certificate in it, each judged on its own.
 
     The item's `verify` is the chain check of its first certificate with the rest as
     intermediates, against the trust anchors (no hostname, any purpose).
     """
-    finding = {"id": target_id, "source": source, "certs": [], "error": None, "error_reason": None,
-               "error_kind": None, "severity": "ok"}
+    finding = {"id": target_id, "source": source, "format": detect_format(data, path), "certs": [], "error": None,
+               "error_reason": None, "error_kind": None, "severity": "ok", "expiry": None, "verify": None}
     finding.update(extra)
     try:
         loaded, errors = load_certificates(data, passphrase)

@@ -17,7 +17,7 @@ def fp(issued):
 
 def test_valid_chain_verifies_with_path_to_anchor():
     root, inter, leaf = hierarchy()
-    result = verify_chain([leaf.cert, inter.cert], [root.cert], NOW, "www.example.test")
+    result = verify_chain([leaf.cert, inter.cert], [root.cert], NOW)
     assert result["verify"] == "ok" and result["verified"] is True
     assert result["verify_path"] == [fp(leaf), fp(inter), fp(root)]
     assert result["unused"] == [] and result["method"] == "cryptography"
@@ -25,14 +25,14 @@ def test_valid_chain_verifies_with_path_to_anchor():
 
 def test_hostname_does_not_decide_verification():
     root, inter, leaf = hierarchy()
-    assert verify_chain([leaf.cert, inter.cert], [root.cert], NOW, "elsewhere.test")["verify"] == "ok"
+    assert verify_chain([leaf.cert, inter.cert], [root.cert], NOW)["verify"] == "ok"
 
 
 def test_expired_intermediate_reported_at_its_depth_while_leaf_valid():
     root = make("R", ca=True, days_from=-400, days_to=3000)
     inter = make("I", root, ca=True, days_from=-300, days_to=-5)
     leaf = make("a.test", inter, dns=["a.test"])
-    result = verify_chain([leaf.cert, inter.cert], TrustStore([root.cert]), NOW, "a.test")
+    result = verify_chain([leaf.cert, inter.cert], TrustStore([root.cert]), NOW)
     assert (result["verify"], result["verify_error_depth"]) == ("expired", 1)
     assert result["verify_path"] == [] and "expired" in result["detail"]
 
@@ -71,7 +71,7 @@ def test_webpki_policy_rejection_is_named_policy():
     inter = make("I", root, ca=True, rsa_bits=2048, days_from=-10, days_to=800)
     # a client-only certificate served by a TLS server: a sound chain, but not for serverAuth
     leaf = make("weak.test", inter, dns=["weak.test"], eku=ExtendedKeyUsageOID.CLIENT_AUTH)
-    result = verify_chain([leaf.cert, inter.cert], [root.cert], NOW, "weak.test")
+    result = verify_chain([leaf.cert, inter.cert], [root.cert], NOW)
     assert result["verify"] == "policy" and result["verified"] is False and "webpki" in result["detail"]
     own = verify_chain([leaf.cert, inter.cert], [root.cert], NOW, purpose="any")
     assert own["verify"] == "ok" and own["method"] == "builtin"

@@ -41,6 +41,9 @@ def test_der_and_unknown_content():
     assert certs[0][0] == leaf.cert and certs[0][1] == "der"
     with pytest.raises(LoadError) as info:
         load_certificates(b"just some text\n")
+    assert info.value.reason == "no_certificate_found"
+    with pytest.raises(LoadError) as info:
+        load_certificates(b"\x30\x82\x01\x00garbage")
     assert info.value.reason == "decode_failed"
     with pytest.raises(LoadError) as info:
         load_certificates(b"")

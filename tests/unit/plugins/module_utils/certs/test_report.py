@@ -48,7 +48,7 @@ def test_content_finding_reports_every_cert_and_parse_errors():
                          + inter.cert.public_bytes(serialization.Encoding.PEM), settings([root.cert]))
     assert len(ok["certs"]) == 2 and ok["verify"] == "ok" and ok["error"] is None
     bad = content_finding("junk", "file", b"hello", settings([root.cert]))
-    assert bad["severity"] == "error" and bad["error_reason"] == "decode_failed" and bad["certs"] == []
+    assert bad["severity"] == "error" and bad["error_reason"] == "no_certificate_found" and bad["certs"] == []
 
 
 def test_summary_and_hostname_forms():

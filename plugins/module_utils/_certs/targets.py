@@ -1,0 +1,83 @@
+# Copyright: sre.toolkit contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Endpoint specs as users write them ("host:port", "[v6]:port", dicts) into checked targets.
+
+A bad spec becomes one error for that item; the rest of the scan goes on.
+"""
+
+from __future__ import annotations
+
+from .names import parse_ip
+
+STARTTLS_PROTOCOLS = ("smtp", "imap", "pop3", "ftp", "postgres", "mysql")
+# The port a protocol listens on when the spec gives none
+DEFAULT_PORTS = {None: 443, "smtp": 25, "imap": 143, "pop3": 110, "ftp": 21, "postgres": 5432, "mysql": 3306}
+ENDPOINT_KEYS = ("host", "port", "sni", "starttls", "name", "all_addresses")
+
+
+class SpecError(Exception):
+    """An endpoint spec that cannot be probed; `msg` names the problem and the fix."""
+
+
+def _split_host_port(text):
+    text = text.strip()
+    if "://" in text:
+        raise SpecError("%r: give host:port, not a URL" % text)
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep:
+            raise SpecError("%r: unterminated [IPv6] address" % text)
+        if rest and not rest.startswith(":"):
+            raise SpecError("%r: expected [address]:port" % text)
+        return host, rest[1:] or None
+    if text.count(":") > 1:
+        if parse_ip(text) is None:
+            raise SpecError("%r: write IPv6 addresses as [address]:port" % text)
+        return text, None
+    host, _, port = text.partition(":")
+    return host, port or None
+
+
+def _port(value, label):
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        raise SpecError("%s: port %r is not a number" % (label, value))
+    if not 1 <= port <= 65535:
+        raise SpecError("%s: port %d is out of range (1-65535)" % (label, port))
+    return port
+
+
+def parse_endpoint(spec, default_starttls=None):
+    """One endpoint spec (str or dict) into {id, host, port, sni, starttls, all_addresses}."""
+    if isinstance(spec, str):
+        host, port = _split_host_port(spec)
+        spec_dict = {"host": host, "port": port}
+        label = spec
+    elif isinstance(spec, dict):
+        unknown = sorted(set(spec) - set(ENDPOINT_KEYS))
+        if unknown:
+            raise SpecError("endpoint %r: unknown keys %s (allowed: %s)" % (spec.get("name") or spec.get("host"), ", ".join(unknown),
+                                                                           ", ".join(ENDPOINT_KEYS)))
+        spec_dict = dict(spec)
+        host = str(spec_dict.get("host") or "")
+        if host and spec_dict.get("port") in (None, "") and (":" in host and not parse_ip(host)):
+            host, spec_dict["port"] = _split_host_port(host)
+        spec_dict["host"] = host.strip("[]")
+        label = spec_dict.get("name") or host
+    else:
+        raise SpecError("endpoint %r: expected a string host:port or a dict with host and port" % (spec,))
+    if not spec_dict.get("host"):
+        raise SpecError("endpoint %r: host is empty" % (label,))
+    starttls = spec_dict.get("starttls", default_starttls) or None
+    if starttls is not None and starttls not in STARTTLS_PROTOCOLS:
+        raise SpecError("endpoint %s: starttls %r is not one of %s" % (label, starttls, ", ".join(STARTTLS_PROTOCOLS)))
+    port = spec_dict.get("port")
+    port = DEFAULT_PORTS[starttls] if port in (None, "") else _port(port, "endpoint %s" % label)
+    host = spec_dict["host"]
+    sni = spec_dict.get("sni")
+    if sni is None and parse_ip(host) is None:
+        sni = host  # a name is sent as SNI unless the spec overrides it; an IP never is
+    target_id = spec_dict.get("name") or ("[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port))
+    return {"id": str(target_id), "host": host, "port": port, "sni": sni or None, "starttls": starttls,
+            "all_addresses": spec_dict.get("all_addresses")}
