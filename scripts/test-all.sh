@@ -100,6 +100,7 @@ cleanup() {
   if [ "$STARTED_LAB" = 1 ] && [ "${LAB_KEEP:-0}" != 1 ]; then
     say "lab down"
     python tests/lab/lab.py down
+    python tests/lab/lab.py verify-down || exit 1
   fi
 }
 trap cleanup EXIT

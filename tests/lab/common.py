@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -111,3 +112,34 @@ def run(argv: list, **kwargs) -> subprocess.CompletedProcess:
     check = kwargs.pop("check", True)
     kwargs.setdefault("text", True)
     return subprocess.run([str(a) for a in argv], check=check, **kwargs)
+
+
+def lab_processes(state_dir: Path) -> dict:
+    """{pid: cmdline} of every process whose working dir or command line is inside the state dir."""
+    marker = str(Path(state_dir).resolve())
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        if marker in cmdline or cwd == marker or cwd.startswith(marker + "/"):
+            found[int(entry.name)] = cmdline
+    return found
+
+
+def listening_sockets() -> list:
+    """[(address, port, pid)] of every listening TCP socket on this machine, from `ss`."""
+    out = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
+    sockets = []
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        address, _, port = fields[3].rpartition(":")
+        for pid in (int(p) for p in re.findall(r"pid=(\d+)", line)):
+            sockets.append((address.strip("[]"), int(port), pid))
+    return sockets

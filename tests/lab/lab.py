@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.lab.common import LabContext, LabError  # noqa: E402
+from tests.lab.common import LabContext, LabError, lab_processes  # noqa: E402
 
 COMPONENTS = ("tls", "k8s", "prometheus")
 
@@ -79,13 +79,18 @@ def down(ctx: LabContext, only=COMPONENTS) -> None:
         lab_file(ctx).unlink(missing_ok=True)
 
 
+def leftovers(ctx: LabContext) -> dict:
+    """Processes of this lab still running (after `down` there must be none)."""
+    return lab_processes(ctx.state_dir)
+
+
 def status(ctx: LabContext) -> dict:
     return {name: _component(name).status(ctx) for name in COMPONENTS}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=("up", "down", "status"))
+    parser.add_argument("action", choices=("up", "down", "status", "verify-down"))
     parser.add_argument("--scale", action="store_true", help="benchmark size (about 500 nodes / 20,000 pods, 2,000 alert instances)")
     parser.add_argument("--only", default=",".join(COMPONENTS), help="comma-separated subset of: " + ", ".join(COMPONENTS))
     args = parser.parse_args(argv)
@@ -103,6 +108,11 @@ def main(argv=None) -> int:
         elif args.action == "down":
             down(ctx, only)
             print("[lab] down")
+        elif args.action == "verify-down":
+            left = leftovers(ctx)
+            if left:
+                raise LabError("still running after down: " + "; ".join(f"{pid} {cmd[:120]}" for pid, cmd in sorted(left.items())))
+            print("[lab] nothing left running")
         else:
             print(json.dumps(status(ctx), indent=2, sort_keys=True))
     except LabError as exc:
