@@ -244,7 +244,7 @@ def test_nodes_match_ground_truth(api, lab_k8s):
 
 
 def test_warning_events_in_both_apis(api, lab_k8s):
-    core, events = client.CoreV1Api(api), client.EventsV1Api(api)
+    core = client.CoreV1Api(api)
     seeded = _truth(lab_k8s)["events"]
     assert {e["api"] for e in seeded} == {"core/v1", "events.k8s.io/v1"}
     warnings = {e.metadata.name: e for e in core.list_namespaced_event("lab-broken", field_selector="type=Warning").items}
@@ -254,7 +254,8 @@ def test_warning_events_in_both_apis(api, lab_k8s):
         assert (got.last_timestamp is not None) == want["has_last_timestamp"], want["name"]
         assert got.count == want["count"], want["name"]
         assert (got.series.count if got.series else None) == want["series_count"], want["name"]
-        assert events.read_namespaced_event(want["name"], "lab-broken").type == "Warning"
+        # through kubectl: the Python client 37 cannot parse events.k8s.io/v1 events without eventTime
+        assert _json(lab_k8s, "get", "events.v1.events.k8s.io", want["name"], "-n", "lab-broken")["type"] == "Warning"
     # kwok and the scheduler add their own (BackOff for the crash loop, FailedScheduling)
     reasons = {e.reason for e in warnings.values()}
     assert {"BackOff", "FailedScheduling"} <= reasons
@@ -334,6 +335,6 @@ def test_up_is_idempotent_and_down_leaves_nothing_running(tmp_path, lab_k8s):
     for name, pid in info["pids"].items():
         stat = Path(f"/proc/{pid}/stat")
         assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z", f"{name} ({pid}) still runs"
-    port = info["server"].rsplit(":", 1)[1]
-    listeners = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True, check=True).stdout
-    assert f"127.0.0.1:{port} " not in listeners
+    # by owner, not by port: other labs on this machine may take the freed ports at once
+    listeners = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
+    assert not [pid for pid in info["pids"].values() if f"pid={pid}," in listeners]

@@ -19,6 +19,7 @@ import ssl
 import struct
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,11 @@ def s_client(port: int, sni: str | None = None, starttls: str | None = None, *ex
     return (proc.stdout + proc.stderr).decode(errors="replace")
 
 
+LEGACY_OPENSSL = ("-tls1", "-cipher", "DEFAULT:@SECLEVEL=0")
+
+
 def wire_chain(endpoint: dict, *extra: str) -> list:
+    extra = (*extra, *LEGACY_OPENSSL) if "legacy_tls" in endpoint["tags"] else extra
     out = s_client(endpoint["port"], endpoint["sni"], endpoint["starttls"], *extra)
     return [_der_fingerprint(m.encode()) for m in re.findall(PEM_BLOCK.pattern.decode(), out, re.S)]
 
@@ -119,7 +124,7 @@ def test_chain_on_the_wire_equals_ground_truth(lab_tls):
 
 def test_leaf_fields_match_openssl(lab_tls):
     failures = []
-    for endpoint in _endpoints(lab_tls, lambda e: e["chain"] and not e["starttls"] and not e["requires_client_cert"]):
+    for endpoint in _endpoints(lab_tls, lambda e: e["chain"] and not e["starttls"] and not e["error_kind"]):
         _, der = handshake(client_context(lab_tls, verify=False), endpoint)
         pem = ssl.DER_cert_to_PEM_cert(der).encode()
         leaf = endpoint["chain"][0]
@@ -138,7 +143,7 @@ def test_leaf_fields_match_openssl(lab_tls):
 
 def test_verification_result_matches(lab_tls):
     failures = []
-    for endpoint in _endpoints(lab_tls, lambda e: e["verify"] and not e["starttls"] and not e["requires_client_cert"]):
+    for endpoint in _endpoints(lab_tls, lambda e: e["verify"] and not e["starttls"] and not e["error_kind"]):
         try:
             handshake(client_context(lab_tls), endpoint)
             seen = "ok"
@@ -176,7 +181,7 @@ def test_cross_signed_root_is_sent_but_unused(lab_tls):
 
 def test_hostname_match_rfc6125_and_cn_fallback(lab_tls):
     failures = []
-    for endpoint in _endpoints(lab_tls, lambda e: e["chain"] and not e["starttls"] and not e["requires_client_cert"]):
+    for endpoint in _endpoints(lab_tls, lambda e: e["chain"] and not e["starttls"] and not e["error_kind"]):
         _, der = handshake(client_context(lab_tls, verify=False), endpoint)
         pem = ssl.DER_cert_to_PEM_cert(der).encode()
         name = endpoint["hostname"]
@@ -207,7 +212,7 @@ def test_sni_selects_certificates_on_one_port(lab_tls):
 
 def test_negotiated_tls_version(lab_tls):
     failures = []
-    for endpoint in _endpoints(lab_tls, lambda e: e["tls_version"] and not e["starttls"] and not e["requires_client_cert"]):
+    for endpoint in _endpoints(lab_tls, lambda e: e["tls_version"] and not e["starttls"] and not e["error_kind"]):
         version, _ = handshake(client_context(lab_tls, verify=False), endpoint)
         if version != endpoint["tls_version"]:
             failures.append(f"{endpoint['id']}: negotiated {version}, truth {endpoint['tls_version']}")
@@ -217,6 +222,20 @@ def test_negotiated_tls_version(lab_tls):
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     with pytest.raises(ssl.SSLError):
         handshake(ctx, only12)
+
+
+def test_legacy_tls10_refused_by_default_clients_but_readable(lab_tls):
+    (endpoint,) = _endpoints(lab_tls, lambda e: "legacy_tls" in e["tags"])
+    assert (endpoint["error_kind"], endpoint["error_reason"], endpoint["tls_version"]) == ("handshake", "protocol_version", "TLSv1")
+    with pytest.raises(ssl.SSLError, match="(?i)protocol.version|unsupported protocol"):
+        handshake(client_context(lab_tls, verify=False), endpoint)
+    legacy = client_context(lab_tls, check_hostname=True)
+    legacy.set_ciphers("DEFAULT:@SECLEVEL=0")
+    with warnings.catch_warnings():  # TLSVersion.TLSv1 is deprecated: looking at such servers is the point
+        warnings.simplefilter("ignore", DeprecationWarning)
+        legacy.minimum_version = ssl.TLSVersion.TLSv1
+    version, der = handshake(legacy, endpoint)
+    assert version == "TLSv1" and hashlib.sha256(der).hexdigest() == endpoint["chain"][0]["sha256"]
 
 
 # ---------------------------------------------------------------- client certificates

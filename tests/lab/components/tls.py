@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import sys
 import time
 from pathlib import Path
 
-from tests.lab.common import LabContext, LabError, daemon_alive, free_port, start_daemon, stop_daemon, wait_for_port
+from tests.lab.common import LabContext, LabError, daemon_alive, start_daemon, stop_daemon, wait_for_port
 
 NAME = "tls"
 DAEMON = "tls-servers"
@@ -65,8 +66,7 @@ def _bring_up(ctx: LabContext, workdir: Path) -> dict:
     pid = start_daemon(DAEMON, [sys.executable, SERVER_SCRIPT, config_file], workdir)
     listener_ports = _wait_for_ports(ports_file, pid, workdir)
     wait_for_port(next(iter(listener_ports.values())), timeout=10)  # ports.json is written once all are bound
-    # allocated after every listener is bound, so no listener can have taken it
-    listener_ports["refused"] = free_port()
+    listener_ports["refused"] = refused_port()
     targets = plan.targets(listener_ports)
     targets_file = workdir / "targets.json"
     targets_file.write_text(json.dumps(targets, indent=2, sort_keys=True))
@@ -90,6 +90,25 @@ def _bring_up(ctx: LabContext, workdir: Path) -> dict:
         "endpoint_count": len(targets["endpoints"]),
         "log": str(workdir / f"{DAEMON}.log"),
     }
+
+
+def refused_port(top: int = 32000, bottom: int = 20000) -> int:
+    """A port nothing listens on, below the kernel's ephemeral range.
+
+    Ports taken with bind(0) (ours, the other lab components', any client's) come from the
+    ephemeral range (32768-60999 by default), so a port under it stays refused after up().
+    """
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for port in range(min(top, low - 1), bottom, -1):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    raise LabError(f"tls: no free port between {bottom} and {top} for the refused endpoint")
 
 
 def _running(pid: int, workdir: Path) -> bool:

@@ -103,6 +103,8 @@ class Listener:
     client_ca: bool = False
     sni: dict = field(default_factory=dict)  # server name -> chain
     lazy: bool = False
+    ciphers: str | None = None
+    threaded: bool = False  # blocking server: sends the alert when a handshake fails (asyncio drops it)
 
 
 class LabPlan:
@@ -168,6 +170,11 @@ class LabPlan:
         self.simple("cross_signed", cross_leaf, sni=f"cross.{d}", chain=[cross_leaf, p.inter, p.cross], tags=("cross_signed",),
                     description="server also sends the current root cross-signed by the legacy root; that cert expired 30 days ago and no verifier uses it")
         self.simple("tls12_only", p.leaf("tls12", f"tls12.{d}"), sni=f"tls12.{d}", versions=("TLSv1.2",), tags=("tls12_only",), description="TLS 1.2 only")
+        legacy = p.leaf("legacy_tls10", f"legacy.{d}", days=(-300, 65))
+        self.add(Listener("legacy_tls10", chain=[legacy, p.inter], min_version="TLSv1", max_version="TLSv1", ciphers="DEFAULT:@SECLEVEL=0", threaded=True),
+                 Endpoint("legacy_tls10", "legacy_tls10", [legacy, p.inter], sni=f"legacy.{d}", tls_versions=("TLSv1",),
+                          error_kind="handshake", error_reason="protocol_version", tags=("legacy_tls", "failing"),
+                          description="TLS 1.0 only: a default client fails (protocol_version); one allowing TLS 1.0 at SECLEVEL=0 reads the chain"))
         self._wildcard_ip_idn()
         self._sni()
         self._mtls()
@@ -266,7 +273,7 @@ class LabPlan:
         listeners = []
         for lst in self.listeners:
             spec = {"id": lst.id, "kind": lst.kind, "protocol": lst.protocol, "min_version": lst.min_version,
-                    "max_version": lst.max_version, "lazy": lst.lazy}
+                    "max_version": lst.max_version, "lazy": lst.lazy, "ciphers": lst.ciphers, "threaded": lst.threaded}
             if lst.chain:
                 spec.update(self._chain_files(lst.id, lst.chain))
             if lst.client_ca:

@@ -20,10 +20,12 @@ import ssl
 import struct
 import sys
 import threading
+import warnings
 
 HOST = "127.0.0.1"
 IDLE_TIMEOUT = 10.0
-VERSIONS = {"TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
+warnings.filterwarnings("ignore", category=DeprecationWarning)  # ssl.TLSVersion.TLSv1: the legacy endpoint wants it
+VERSIONS = {"TLSv1": ssl.TLSVersion.TLSv1, "TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
 _QUIET = (ssl.SSLError, ConnectionError, TimeoutError, asyncio.IncompleteReadError, OSError)
 
 
@@ -31,6 +33,8 @@ _QUIET = (ssl.SSLError, ConnectionError, TimeoutError, asyncio.IncompleteReadErr
 
 def _context(spec: dict) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    if spec.get("ciphers"):
+        ctx.set_ciphers(spec["ciphers"])
     ctx.minimum_version = VERSIONS[spec.get("min_version", "TLSv1.2")]
     ctx.maximum_version = VERSIONS[spec.get("max_version", "TLSv1.3")]
     ctx.load_cert_chain(spec["cert"], spec["key"])
@@ -263,10 +267,10 @@ def _mysql(conn: Conn) -> None:
 
 
 def _https(conn: Conn) -> None:
-    """Blocking TLS server side (mTLS): a failed handshake sends its alert, unlike asyncio's."""
+    """Blocking TLS server side (mTLS, legacy): a failed handshake sends its alert, unlike asyncio's."""
     conn.upgrade()
     conn.sock.recv(4096)
-    body = "sre-toolkit TLS lab endpoint (client certificate accepted)\n"
+    body = "sre-toolkit TLS lab endpoint (blocking TLS server)\n"
     conn.send(f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}")
 
 
@@ -360,7 +364,7 @@ async def serve(config: dict) -> None:
         loop.add_signal_handler(sig, stop.set)
     servers, ports = [], {}
     for spec in config["listeners"]:
-        if spec.get("client_ca") or spec["kind"] == "starttls":
+        if spec.get("client_ca") or spec.get("threaded") or spec["kind"] == "starttls":
             listener = ThreadedListener(spec)
             servers.append(listener)
             ports[spec["id"]] = listener.port
