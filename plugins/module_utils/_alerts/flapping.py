@@ -76,7 +76,8 @@ def flapping(episodes, interval, origin, end, high=NAGIOS_HIGH, low=NAGIOS_LOW, 
         in_flap = False
         flap_start = None
         stop = min(cluster[-1] + span + 1, last_step + 1)
-        for k in range(cluster[0], stop):
+        # Like Nagios, judge only once a full history of `states` states lies inside the window.
+        for k in range(max(cluster[0], span), stop):
             value = psc_at(steps, k, states)
             max_psc = max(max_psc, value)
             if not in_flap and value >= high:
@@ -87,10 +88,10 @@ def flapping(episodes, interval, origin, end, high=NAGIOS_HIGH, low=NAGIOS_LOW, 
                 result["flapping_seconds"] += (k - flap_start) * interval
         if in_flap:
             result["flapping_seconds"] += (stop - flap_start) * interval
-            result["flapping_at_end"] = True
+            result["flapping_at_end"] = stop == last_step + 1
     if not result["periods"]:
         # Small clusters were skipped; their PSC is still worth reporting.
-        max_psc = max(max_psc, max(psc_at(steps, k, states) for k in steps))
+        max_psc = max([max_psc] + [psc_at(steps, max(k, span), states) for k in steps if k <= last_step])
     result["max_psc"] = round(max_psc, 2)
     result["flapping"] = result["periods"] > 0
     result["flapping_seconds"] = round(result["flapping_seconds"], 3)
