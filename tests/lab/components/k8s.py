@@ -577,6 +577,7 @@ def up(ctx: LabContext, info: dict) -> dict:
         "kubeconfig": str(kubeconfig), "context": context, "server": server, "version": version,
         "ground_truth": str(truth_file), "kubectl": str(kubectl_bin), "cluster": CLUSTER,
         "workdir": str(kdir / "kwok"), "bin_dir": str(bin_dir), "scale": scale,
+        "pids": {name: rec["pid"] for name, rec in sorted(started["pids"].items())},
         "timings": {"build_seconds": build_seconds, "create_seconds": started["create_seconds"], "seed_seconds": seed_seconds,
                     "total_seconds": round(time.monotonic() - t0, 1)},
     }
