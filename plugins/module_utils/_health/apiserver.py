@@ -30,7 +30,7 @@ def parse_health_checks(text):
 def judge_health_endpoint(endpoint, status, text):
     """Findings for /livez or /readyz: one per failing named check, or one for the endpoint."""
     checks = parse_health_checks(text)
-    failed = sorted(name for name, (ok, _) in checks.items() if not ok)
+    failed = sorted(name for name, verdict in checks.items() if not verdict[0])
     if status == 200 and not failed:
         return []
     fid = "apiserver.%s_failed" % endpoint.strip("/").split("?")[0]

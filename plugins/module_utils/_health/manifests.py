@@ -39,8 +39,7 @@ def manifest_files(paths):
 def _flatten(obj):
     if isinstance(obj, dict) and obj.get("kind", "").endswith("List") and isinstance(obj.get("items"), list):
         for item in obj["items"]:
-            for inner in _flatten(item):
-                yield inner
+            yield from _flatten(item)
     elif isinstance(obj, dict) and obj.get("kind"):
         yield obj
 
@@ -52,7 +51,7 @@ def scan_manifests(documents, config=None, now=None):
     for cid, record in scan.checks.items():
         if cid not in STATIC_CHECKS:
             record.mark(STATUS_SKIPPED, "not applicable to manifest files")
-    scan.listed([c for c in STATIC_CHECKS])
+    scan.listed(list(STATIC_CHECKS))
     sources = {}
     for source, document in documents:
         for obj in _flatten(document):
@@ -60,7 +59,7 @@ def scan_manifests(documents, config=None, now=None):
                                           ("" if obj.get("kind", "").startswith("Cluster") else "default")))
             _feed(scan, obj, source)
             sources[(obj.get("kind"), meta(obj).get("namespace") or "", meta(obj).get("name") or "")] = source
-    result = scan.result(extra_inventory={"mode": "manifests", "files": sorted(set(s for s, _ in documents))})
+    result = scan.result(extra_inventory={"mode": "manifests", "files": sorted(set(doc[0] for doc in documents))})
     for item in result["findings"]:
         source = sources.get((item["kind"], item["namespace"], item["name"]))
         if source:

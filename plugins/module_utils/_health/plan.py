@@ -69,7 +69,7 @@ SOURCES = [
 
 def namespaced_path(path, namespace):
     """/api/v1/pods -> /api/v1/namespaces/<ns>/pods."""
-    head, _, resource = path.rpartition("/")
+    head, resource = path.rsplit("/", 1)
     return "%s/namespaces/%s/%s" % (head, namespace, resource)
 
 

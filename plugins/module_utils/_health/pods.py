@@ -199,7 +199,7 @@ def judge_pod(pod, now, thresholds):
     """All findings for one pod (callers skip pods on lost nodes: their status is stale)."""
     ns, name = meta(pod).get("namespace"), meta(pod).get("name")
     phase = dig(pod, "status", "phase") or ""
-    owner_kind, _ = owner_of(pod)
+    owner_kind = owner_of(pod)[0]
     pod_age = age_seconds(meta(pod).get("creationTimestamp"), now)
     deleting = meta(pod).get("deletionTimestamp")
     if deleting:

@@ -80,6 +80,9 @@ def normalise_config(config):
             raise ConfigError("thresholds.%s must be an integer, got %r" % (key, value))
         if thresholds[key] < 0:
             raise ConfigError("thresholds.%s must be >= 0, got %r" % (key, value))
+    unknown_checks = sorted(set(config.get("checks") or []) - set(CHECKS))
+    if unknown_checks:
+        raise ConfigError("checks: unknown check id(s) %s; known ids are %s" % (", ".join(unknown_checks), ", ".join(sorted(CHECKS))))
     overrides = dict(config.get("severity_overrides") or {})
     for fid, value in overrides.items():
         if value not in OVERRIDE_VALUES:
@@ -316,7 +319,7 @@ class HealthScan:
             by_check.setdefault(POD_CHECK.get(item["id"], "pods.containers"), []).append(item)
         for cid, items in by_check.items():
             self.emit(cid, items)
-        owner_kind, _ = pods.owner_of(pod)
+        owner_kind = pods.owner_of(pod)[0]
         if not owner_kind:
             self._audit_template("Pod", pod)
 
@@ -346,7 +349,7 @@ class HealthScan:
             cid = "workloads.jobs" if kind == "Job" else "workloads.rollouts"
             self.ran(cid, 1)
             self.emit(cid, judge(obj, self.now))
-        owner_kind, _ = pods.owner_of(obj)
+        owner_kind = pods.owner_of(obj)[0]
         # Jobs made by CronJobs and ReplicaSets made by Deployments are audited through their owner
         if kind in AUDITED_KINDS and not (kind in ("Job", "ReplicaSet") and owner_kind):
             self._audit_template(kind, obj)
@@ -452,7 +455,7 @@ class HealthScan:
             matching = [p for p in self.pdbs if p[0] == ns and workloads.selector_matches(p[2], labels)]
             if not matching:
                 self.emit("audit.pdb_coverage", [audit.workload_without_pdb(kind, ns, name, replicas)])
-            for _, _, _, static in matching:
+            for static in (p[3] for p in matching):
                 if static is not None:
                     self.ran("workloads.disruption_budgets", 1)
                     self.emit("workloads.disruption_budgets", [audit.pdb_spec_blocks(static, replicas)])
@@ -461,7 +464,7 @@ class HealthScan:
 
     def _finish_versions(self):
         apiservers = {name: ("kube-system", v) for name, (comp, v) in self.control_plane_pods.items() if comp == "kube-apiserver"}
-        known = [v for _, v in apiservers.values()] + ([self.server_version] if self.server_version else [])
+        known = [item[1] for item in apiservers.values()] + ([self.server_version] if self.server_version else [])
         if not known:
             for cid in ("versions.kubelet", "versions.kube_proxy", "versions.control_plane"):
                 self.coverage_gap([cid], STATUS_UNAVAILABLE, "API server version unknown")
@@ -475,8 +478,8 @@ class HealthScan:
                           [versions.judge_control_plane_component(component, "kube-system", pod_name, version, oldest)])
         if not self.control_plane_pods:
             self.checks["versions.control_plane"].reason = "control-plane pods not visible (managed control plane?)"
-        parsed = {name: v for name, (_, v) in self.node_versions.items() if v}
-        unparsed = sorted(name for name, (_, v) in self.node_versions.items() if not v)
+        parsed = {name: item[1] for name, item in self.node_versions.items() if item[1]}
+        unparsed = sorted(name for name, item in self.node_versions.items() if not item[1])
         if self.nodes_seen:
             self.ran("versions.kubelet", len(parsed))
             if unparsed:
@@ -536,7 +539,7 @@ class HealthScan:
     def _inventory(self, extra):
         roles = self.workload_counts.get("_node_roles", {})
         kubelets, runtimes = {}, {}
-        for name, (text, _) in self.node_versions.items():
+        for text in (item[0] for item in self.node_versions.values()):
             kubelets[text or "unknown"] = kubelets.get(text or "unknown", 0) + 1
         for item in self.node_summaries:
             runtimes[item["container_runtime"] or "unknown"] = runtimes.get(item["container_runtime"] or "unknown", 0) + 1

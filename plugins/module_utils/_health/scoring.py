@@ -50,7 +50,8 @@ def gate(summary, fail_on, min_score):
         limit = SEVERITY_RANK[fail_on]
         hits = {sev: n for sev, n in summary["counts"].items() if n and SEVERITY_RANK[sev] <= limit}
         if hits:
-            reasons.append("findings at or above %s: %s" % (fail_on, ", ".join("%d %s" % (n, s) for s, n in sorted(hits.items(), key=lambda x: SEVERITY_RANK[x[0]]))))
+            ordered = sorted(hits.items(), key=lambda pair: SEVERITY_RANK[pair[0]])
+            reasons.append("findings at or above %s: %s" % (fail_on, ", ".join("%d %s" % (n, sev) for sev, n in ordered)))
     if min_score and summary["score"] < min_score:
         reasons.append("score %s is below min_score %s" % (summary["score"], min_score))
     return reasons

@@ -117,7 +117,7 @@ def judge_control_plane_component(component, namespace, pod_name, version, apise
 
 def judge_apiservers(apiservers):
     """HA kube-apiservers must be within 1 minor of each other. apiservers: {pod_name: (ns, version)}."""
-    versions = [v for _, v in apiservers.values()]
+    versions = [item[1] for item in apiservers.values()]
     if len(versions) < 2:
         return None
     oldest, newest = min(versions), max(versions)
@@ -128,4 +128,4 @@ def judge_apiservers(apiservers):
         "kube-apiserver instances span %s to %s (policy allows 1 minor)" % (version_text(oldest), version_text(newest)),
         "Finish the control-plane upgrade: bring every kube-apiserver to the same minor.",
         namespace="kube-system",
-        evidence={"instances": {name: version_text(v) for name, (_, v) in sorted(apiservers.items())}})
+        evidence={"instances": {name: version_text(item[1]) for name, item in sorted(apiservers.items())}})

@@ -78,7 +78,7 @@ def judge_job(obj, now):
         owner = "%s/%s" % (ref.get("kind"), ref.get("name"))
     return [finding("job.failed", "warning", "Job", name,
                     "Job failed %s ago: %s (%s)" % (human_duration(since), failed.get("reason") or "no reason",
-                                                     (failed.get("message") or "")[:200]),
+                                                    (failed.get("message") or "")[:200]),
                     "Read the failed pods' logs; fix and re-run (or let the CronJob's next run retry).",
                     namespace=ns, evidence={"reason": failed.get("reason") or "", "message": (failed.get("message") or "")[:300],
                                             "failed_pods": int(dig(obj, "status", "failed", default=0)),

@@ -1,0 +1,441 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) sre.toolkit contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: k8s_health
+short_description: Judge the whole health of a Kubernetes cluster (or audit manifest files) with stable findings
+version_added: 1.0.0
+description:
+  - Reads a cluster and returns sorted, stable data, never changing anything. RV(summary) holds the score, grade and
+    counts per severity; RV(checks) lists every check with its status, so a clean result can be proven; RV(findings)
+    holds each problem with a stable id, severity, object, evidence and fix; RV(inventory) describes the cluster.
+  - Checks the API server (V(/livez) and V(/readyz) per check, V(/version)), the control plane in a way that also
+    works on managed clusters (leader Leases of the scheduler and controller manager, API server identity Leases,
+    APIService availability; C(componentstatuses) only as a labelled legacy fallback), nodes (each condition judged
+    with its own polarity, cordons, taints, heartbeat Leases), the version-skew policy (kubelet, kube-proxy image,
+    controller manager, scheduler, HA API servers; vendor suffixes such as C(-eks-), C(-gke.), C(+k3s1) parsed), pods
+    (crash loops with the real cause from the last terminated state, image pulls, configuration and start errors, OOM
+    kills, scheduling, evictions, restarts judged by count and recency), workloads, Warning events, and a
+    configuration audit (requests/limits, probes, securityContext, NetworkPolicy coverage, RBAC excess, quotas,
+    PodDisruptionBudgets, deprecated APIs requested according to C(apiserver_requested_deprecated_apis)).
+  - A list the credentials may not read (HTTP 403) makes its checks V(forbidden), never healthy; other failed
+    reads make them V(unavailable) with the reason. The rest of the result is still returned.
+  - Lists are read in pages of 500 with a field projection and judged page by page, so memory stays bounded on
+    large clusters. RV(api_calls) counts the requests.
+  - With O(src) the same audit rules run on manifest files instead of a cluster, to gate a deploy in CI.
+  - See the user guide C(docs/k8s_health.md) for every finding id and how it is judged.
+author:
+  - sre.toolkit maintainers (@sre-toolkit)
+extends_documentation_fragment:
+  - sre.toolkit._k8s_auth
+  - sre.toolkit._requirements.KUBERNETES
+  - sre.toolkit._attributes
+  - sre.toolkit._attributes.INFO_MODULE
+options:
+  groups:
+    description:
+      - Check groups to run. Checks of other groups are reported with status V(skipped).
+    type: list
+    elements: str
+    choices: [apiserver, nodes, versions, pods, workloads, events, audit]
+    default: [apiserver, nodes, versions, pods, workloads, events, audit]
+  checks:
+    description:
+      - Run only these check ids (for example V(pods.containers)); others are V(skipped). Empty runs every check of
+        O(groups).
+    type: list
+    elements: str
+    default: []
+  namespaces:
+    description:
+      - Only these namespaces (namespaced lists are then read per namespace). Empty means all namespaces.
+      - Cluster-scoped checks (nodes, API server, ClusterRoleBindings) still run.
+    type: list
+    elements: str
+    default: []
+  exclude_namespaces:
+    description:
+      - Namespaces to leave out.
+    type: list
+    elements: str
+    default: []
+  audit_system_namespaces:
+    description:
+      - Whether the configuration audit also judges C(kube-system), C(kube-public) and C(kube-node-lease), whose
+        node agents often need host access by design. Live health checks always include them.
+    type: bool
+    default: false
+  severity_overrides:
+    description:
+      - Map of finding id to V(critical), V(warning), V(info), or V(off) to drop that finding (counted as suppressed
+        on its check).
+    type: dict
+    default: {}
+  thresholds:
+    description:
+      - Override judgement thresholds. Keys and defaults are C(restarts_warning=5), C(restarts_critical=20),
+        C(restart_window_minutes=60), C(pending_minutes=15), C(terminating_minutes=15), C(event_window_minutes=60),
+        C(event_min_count=1), C(node_lease_stale_seconds=120), C(leader_lease_grace_seconds=30),
+        C(quota_warning_percent=80), C(max_findings_per_check=50).
+      - C(max_findings_per_check) caps the findings listed per check; RV(checks[].total) keeps the full count.
+    type: dict
+    default: {}
+  fail_on:
+    description:
+      - Fail the task when a finding has this severity or a worse one (after overrides). The full result is still
+        returned. V(none) never fails on findings.
+    type: str
+    choices: [none, info, warning, critical]
+    default: none
+  min_score:
+    description:
+      - Fail the task when RV(summary.score) is below this value (0 to 100).
+    type: float
+    default: 0
+  src:
+    description:
+      - Manifest files or folders (YAML or JSON, searched recursively) to audit instead of a cluster. No connection
+        is made; checks that need a live cluster are V(skipped).
+    type: list
+    elements: path
+  read_metrics:
+    description:
+      - Read the API server's C(/metrics) for C(apiserver_requested_deprecated_apis). Needs C(get) on the
+        non-resource URL C(/metrics).
+    type: bool
+    default: true
+notes:
+  - Needs only read access. C(docs/k8s-health-readonly-clusterrole.yml) in the collection is a least-privilege ClusterRole
+    for it (no Secret or ConfigMap reads).
+  - Pods on a node that stopped reporting keep a stale status; they are counted under that node's
+    C(node.unreachable) finding instead of being judged one by one.
+seealso:
+  - module: sre.toolkit.pod_killer
+"""
+
+EXAMPLES = r"""
+- name: Health of the current kubeconfig context
+  sre.toolkit.k8s_health:
+  register: health
+
+- name: Gate CI on critical findings and a minimum score, only for two namespaces
+  sre.toolkit.k8s_health:
+    kubeconfig: ~/.kube/prod
+    context: prod-eu
+    namespaces: [payments, checkout]
+    fail_on: critical
+    min_score: 80
+
+- name: Live health only, with our own thresholds and a quieter audit
+  sre.toolkit.k8s_health:
+    groups: [apiserver, nodes, pods, workloads]
+    thresholds:
+      restarts_warning: 10
+      pending_minutes: 30
+    severity_overrides:
+      node.cordoned: info
+      audit.missing_liveness_probe: "off"
+
+- name: Audit manifests before a deploy
+  sre.toolkit.k8s_health:
+    src:
+      - deploy/k8s/
+    fail_on: warning
+"""
+
+RETURN = r"""
+summary:
+  description: Score (0-100, events unscored), grade (A to F), counts per severity and check statuses.
+  returned: always
+  type: dict
+  contains:
+    score:
+      description: Mean of the group scores; a group scores the share of judged objects without problems
+        (critical costs 1, warning 0.5).
+      type: float
+      sample: 87.5
+    grade:
+      description: A (>= 90), B (>= 80), C (>= 70), D (>= 60), E (>= 50) or F.
+      type: str
+      sample: B
+    counts:
+      description: Findings per severity, before the per-check cap.
+      type: dict
+      sample: {critical: 3, warning: 12, info: 4}
+    total_findings:
+      description: Number of findings before the cap.
+      type: int
+    shown_findings:
+      description: Number of findings in RV(findings).
+      type: int
+    groups:
+      description: Score per check group.
+      type: dict
+      sample: {apiserver: 100.0, nodes: 83.3, pods: 91.2}
+    checks:
+      description: Number of checks per status.
+      type: dict
+      sample: {ok: 18, findings: 6, skipped: 1, forbidden: 1}
+    complete:
+      description: False when a check is V(forbidden) or V(unavailable), so a clean result is not proof of health.
+      type: bool
+    coverage_gaps:
+      description: Ids of the checks that are V(forbidden) or V(unavailable).
+      type: list
+      elements: str
+    gate:
+      description: Reasons O(fail_on) or O(min_score) failed the task; empty when it passed.
+      type: list
+      elements: str
+  sample: {score: 87.5, grade: B, counts: {critical: 3, warning: 12, info: 4}, complete: true, gate: []}
+checks:
+  description: Every check, sorted by id, with what it judged.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Stable check id, for example V(nodes.conditions).
+      type: str
+    group:
+      description: Check group.
+      type: str
+    status:
+      description: V(ok), V(findings), V(skipped), V(forbidden) (HTTP 403) or V(unavailable) (with RV(checks[].reason)).
+      type: str
+    reason:
+      description: Why the check was skipped, forbidden or unavailable, or what it could not see.
+      type: str
+    objects:
+      description: Number of objects judged.
+      type: int
+    counts:
+      description: Findings per severity.
+      type: dict
+    total:
+      description: Findings of this check before the cap.
+      type: int
+    shown:
+      description: Findings of this check present in RV(findings).
+      type: int
+    suppressed:
+      description: Findings dropped by O(severity_overrides) V(off).
+      type: int
+  sample: [{id: pods.containers, group: pods, status: findings, reason: "", objects: 412, total: 3, shown: 3,
+            counts: {critical: 2, warning: 1, info: 0}, suppressed: 0}]
+findings:
+  description: Problems found, most severe first, at most C(max_findings_per_check) per check (see O(thresholds)).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Stable finding id, for example V(pod.crashloop) or V(node.not_ready).
+      type: str
+    severity:
+      description: V(critical), V(warning) or V(info).
+      type: str
+    check:
+      description: Id of the check that raised it.
+      type: str
+    kind:
+      description: Kind of the object concerned.
+      type: str
+    namespace:
+      description: Its namespace (empty for cluster-scoped objects).
+      type: str
+    name:
+      description: Its name.
+      type: str
+    message:
+      description: One line for humans.
+      type: str
+    evidence:
+      description: The facts behind the finding (reasons, exit codes, times, subjects...).
+      type: dict
+    fix:
+      description: What to do about it.
+      type: str
+  sample: [{id: pod.crashloop, severity: critical, check: pods.containers, kind: Pod, namespace: shop, name: api-7c9d-x2x,
+            message: "container api is in CrashLoopBackOff: last exit 1 (Error), 9 restarts",
+            evidence: {container: api, last_reason: Error, last_exit_code: 1, restarts: 9, owner: ReplicaSet/api-7c9d},
+            fix: "Read the previous logs (kubectl logs --previous) and fix the crash; the evidence holds the last exit."}]
+inventory:
+  description: Server version, control-plane visibility, nodes (counts by role and version, first items), pods per
+    phase, workloads per kind, add-ons.
+  returned: always
+  type: dict
+  sample: {server_version: v1.36.4, control_plane: "not visible (managed or external)",
+           nodes: {total: 3, not_ready: 0, roles: {worker: 3}, kubelet_versions: {v1.36.4: 3}},
+           pods: {total: 42, phases: {Running: 40, Pending: 2}}}
+api_calls:
+  description: Requests made, pages read, retries and bytes received (none with O(src)).
+  returned: always
+  type: dict
+  sample: {requests: 31, pages: 24, retries: 0, bytes: 1843210, list_restarts: 0}
+duration_seconds:
+  description: Wall time of the run.
+  returned: always
+  type: float
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.sre.toolkit.plugins.module_utils._argspec import K8S_AUTH_SPEC, protect_kubeconfig, spec
+from ansible_collections.sre.toolkit.plugins.module_utils._deps import OptionalImport
+from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError, fail_from_error
+from ansible_collections.sre.toolkit.plugins.module_utils._health import manifests, plan, scoring
+from ansible_collections.sre.toolkit.plugins.module_utils._health.apiserver import LEADER_LEASES
+from ansible_collections.sre.toolkit.plugins.module_utils._health.model import GROUPS, STATUS_FORBIDDEN, STATUS_UNAVAILABLE
+from ansible_collections.sre.toolkit.plugins.module_utils._health.scan import ConfigError, HealthScan
+from ansible_collections.sre.toolkit.plugins.module_utils._k8s import K8sClient
+
+with OptionalImport("yaml") as YAML:
+    import yaml
+
+
+def argument_spec():
+    return spec(
+        K8S_AUTH_SPEC,
+        groups={"type": "list", "elements": "str", "choices": list(GROUPS), "default": list(GROUPS)},
+        checks={"type": "list", "elements": "str", "default": []},
+        namespaces={"type": "list", "elements": "str", "default": []},
+        exclude_namespaces={"type": "list", "elements": "str", "default": []},
+        audit_system_namespaces={"type": "bool", "default": False},
+        severity_overrides={"type": "dict", "default": {}},
+        thresholds={"type": "dict", "default": {}},
+        fail_on={"type": "str", "choices": ["none", "info", "warning", "critical"], "default": "none"},
+        min_score={"type": "float", "default": 0},
+        src={"type": "list", "elements": "path"},
+        read_metrics={"type": "bool", "default": True},
+    )
+
+
+def scan_config(params):
+    return {key: params[key] for key in ("groups", "checks", "namespaces", "exclude_namespaces", "audit_system_namespaces",
+                                         "severity_overrides", "thresholds")}
+
+
+def gap_status(exc):
+    return STATUS_FORBIDDEN if exc.kind in ("forbidden", "auth") else STATUS_UNAVAILABLE
+
+
+def read_source(client, scan, source):
+    """Stream one source page by page into the scan; a failure leaves a coverage gap, not a crash."""
+    feed = getattr(scan, source["method"])
+    read = 0
+    for path in source["paths"]:
+        try:
+            for item in client.list(path, params=source["params"] or None, fields=source["fields"], page_size=500):
+                feed(*(source["args"] + (item,)))
+                read += 1
+        except ToolkitError as exc:
+            partial = " after %d item(s)" % read if read else ""
+            scan.coverage_gap(source["checks"], gap_status(exc), "list %s%s: %s" % (source["name"], partial, exc.msg))
+            return
+    scan.listed(source["checks"])
+
+
+def read_control_plane(client, scan):
+    for check_id, endpoint in (("apiserver.livez", "/livez?verbose"), ("apiserver.readyz", "/readyz?verbose")):
+        if scan.wants(check_id):
+            try:
+                status, text = client.probe(endpoint)
+                scan.add_probe(endpoint, status, text)
+            except ToolkitError as exc:
+                scan.coverage_gap([check_id], gap_status(exc), "%s: %s" % (endpoint, exc.msg))
+    if scan.wants("controlplane.leader_leases"):
+        for name in LEADER_LEASES:
+            try:
+                scan.add_leader_lease(name, client.get("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/%s" % name))
+            except ToolkitError as exc:
+                if exc.kind != "not_found":
+                    scan.coverage_gap(["controlplane.leader_leases"], gap_status(exc), "lease %s: %s" % (name, exc.msg))
+                scan.add_leader_lease(name, None)
+        scan.finish_leader_leases()
+    if scan.needs_componentstatuses():
+        read_source(client, scan, {"name": "componentstatuses (legacy)", "paths": ["/api/v1/componentstatuses"], "params": {},
+                                   "fields": None, "method": "add_componentstatus", "args": (),
+                                   "checks": ["controlplane.componentstatuses"]})
+    elif scan.wants("controlplane.componentstatuses"):
+        scan.checks["controlplane.componentstatuses"].mark("skipped", "not needed: leader Leases are visible")
+
+
+def read_metrics(client, scan):
+    try:
+        scan.add_deprecated_metrics(client.get_text("/metrics"))
+    except ToolkitError as exc:
+        scan.coverage_gap(["audit.deprecated_apis"], gap_status(exc), "GET /metrics: %s" % exc.msg)
+
+
+def run_live(params, scan):
+    client = K8sClient.from_params(params)
+    try:
+        # the first call proves the server is reachable; failing here is an error, not a finding
+        scan.set_version(client.version())
+    except ToolkitError as exc:
+        exc.msg = "cannot reach the Kubernetes API server: %s" % exc.msg
+        raise
+    read_control_plane(client, scan)
+    for source in plan.sources_for(scan):
+        read_source(client, scan, source)
+    if params["read_metrics"] and scan.wants("audit.deprecated_apis"):
+        read_metrics(client, scan)
+    elif scan.wants("audit.deprecated_apis"):
+        scan.checks["audit.deprecated_apis"].mark("skipped", "read_metrics is false")
+    result = scan.result()
+    return result, client.all_stats
+
+
+def run_manifests(params, config):
+    if not YAML.available:
+        raise ToolkitError("src needs the Python library PyYAML: pip install 'PyYAML>=6'", kind="dependency")
+    documents = []
+    for path in manifests.manifest_files(params["src"]):
+        try:
+            with open(path, "rb") as handle:
+                for doc in yaml.safe_load_all(handle):
+                    if doc is not None:
+                        documents.append((path, doc))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ToolkitError("src: cannot read %s: %s" % (path, exc), kind="invalid")
+    return manifests.scan_manifests(documents, config), {}
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    protect_kubeconfig(module)
+    params = module.params
+    started = time.monotonic()
+    try:
+        if not 0 <= params["min_score"] <= 100:
+            raise ToolkitError("min_score: must be between 0 and 100, got %s" % params["min_score"])
+        try:
+            config = scan_config(params)
+            if params["src"]:
+                result, stats = run_manifests(params, config)
+            else:
+                result, stats = run_live(params, HealthScan(config))
+        except ConfigError as exc:
+            raise ToolkitError(str(exc), kind="invalid")
+    except ToolkitError as exc:
+        fail_from_error(module, exc, changed=False)
+    result.update(changed=False, api_calls=stats, duration_seconds=round(time.monotonic() - started, 3))
+    reasons = scoring.gate(result["summary"], params["fail_on"], params["min_score"])
+    result["summary"]["gate"] = reasons
+    gaps = result["summary"]["coverage_gaps"]
+    if gaps:
+        module.warn("not covered (forbidden or unavailable): %s" % ", ".join(gaps))
+    if reasons:
+        module.fail_json(msg="k8s_health gate failed: %s" % "; ".join(reasons), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
