@@ -26,7 +26,7 @@ description:
     counts against the target's limit, and C(activeDeadlineSeconds) bounds it on the kubelet side."
   - An OOM kill of the target pod's container is an expected result (RV(outcome=target_oom_killed)), not a failure.
 author:
-  - sre.toolkit contributors
+  - sre.toolkit maintainers (@sre-toolkit)
 extends_documentation_fragment:
   - sre.toolkit._k8s_auth
   - sre.toolkit._attributes
@@ -215,7 +215,7 @@ plan:
            duration_seconds: 60, ramp_seconds: 10, hard_timeout_seconds: 70, engine: python}
 preflight:
   description:
-    - The checks the size went through; each has a stable RV(preflight.checks[].id) (C(host.mem_available),
+    - The checks the size went through; each has a stable C(id) (C(host.mem_available),
       C(host.cgroup_limit), C(pod.container_limit), C(pod.pod_limit), C(pod.node_allocatable)).
   returned: with O(state=present)
   type: dict
@@ -234,7 +234,7 @@ preflight:
       description: The largest size every check allows.
       type: int
     checks:
-      description: Each check with RV(preflight.checks[].ok), requested and limit bytes, and a sentence.
+      description: Each check with its C(id), C(ok), requested and limit bytes, and a sentence.
       type: list
       elements: dict
     oom_expected:
@@ -260,7 +260,9 @@ memory:
   returned: with O(target=host) and O(state=present)
   type: dict
 pod:
-  description: Pod only. The target (namespace, name, uid, node, container), its limits and the node's allocatable memory.
+  description:
+    - Pod only. The target (namespace, name, uid, node, container), its limits, the node's allocatable memory,
+      and the OOM kills it already showed before the run (C(previous_oom_kills); not counted as this run's outcome).
   returned: with O(target=pod) and O(state=present)
   type: dict
 skipped:
@@ -356,7 +358,8 @@ def run_pod(module, params, rehearse):
         "plan": prepared["plan"], "preflight": prepared["preflight"], "skipped": prepared["skipped"],
         "pod": {"namespace": target["namespace"], "name": target["name"], "uid": target.get("uid"),
                 "node": prepared["target"]["spec"].get("nodeName"), "container": prepared["container"],
-                "limits": prepared["limits"], "node_allocatable_bytes": prepared["node_allocatable_bytes"]},
+                "limits": prepared["limits"], "node_allocatable_bytes": prepared["node_allocatable_bytes"],
+                "previous_oom_kills": memory.oom_kills(prepared["target"])},
     }
     if not prepared["preflight"]["ok"]:
         raise ToolkitError(memory.refusal_message(prepared["plan"]["total_bytes"], prepared["preflight"]), kind="invalid",

@@ -269,3 +269,134 @@ def _kill_left(proc):
                 os.kill(p["pid"], signal.SIGKILL)
         proc.kill()
         proc.wait()
+
+
+# ---------------------------------------------------------------- pod target (lab)
+
+HOG_LABEL = "sre.toolkit/chaos=memory-hog"
+
+
+@pytest.fixture
+def kube(lab_k8s):
+    from kubernetes import client, config
+
+    api = client.CoreV1Api(config.new_client_from_config(config_file=lab_k8s["kubeconfig"], context=lab_k8s.get("context")))
+    return api
+
+
+@pytest.fixture
+def hog_ns(kube):
+    """Our own namespace with target pod 'api' (app 256Mi + sidecar 64Mi limits), deleted afterwards."""
+    name = "memory-hog-%s" % os.urandom(3).hex()
+    kube.create_namespace({"metadata": {"name": name}})
+    kube.create_namespaced_pod(name, {
+        "metadata": {"name": "api", "labels": {"app": "api"}},
+        "spec": {"containers": [
+            {"name": "app", "image": "registry.invalid/api:1", "resources": {"limits": {"memory": "256Mi"}}},
+            {"name": "sidecar", "image": "registry.invalid/side:1", "resources": {"limits": {"memory": "64Mi"}}},
+        ]},
+    })
+    assert wait_for(lambda: _running(kube, name, "api"), timeout=60), "kwok never ran the target pod"
+    yield name
+    kube.delete_namespace(name)
+
+
+def _running(kube, namespace, pod):
+    status = kube.read_namespaced_pod(pod, namespace).status
+    return status.phase == "Running" and status.container_statuses and all(c.container_id for c in status.container_statuses)
+
+
+def _helpers(kube, namespace):
+    return kube.list_namespaced_pod(namespace, label_selector=HOG_LABEL).items
+
+
+def test_pod_target_role(tmp_path, lab_k8s, hog_ns):
+    extra = {"hog_kubeconfig": lab_k8s["kubeconfig"], "hog_context": lab_k8s.get("context"), "hog_ns": hog_ns}
+    proc = run_target(tmp_path, "pod", extra)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    assert "failed=0" in proc.stdout
+
+
+def test_pod_helper_spec_and_simulated_oom_kill(tmp_path, lab_k8s, kube, hog_ns):
+    """While the hog runs, the target's status says OOMKilled: the run ends early with that outcome, helper removed."""
+    args = {"target": "pod", "kubeconfig": lab_k8s["kubeconfig"], "context": lab_k8s.get("context"), "namespace": hog_ns,
+            "pod_name": "api", "size": "200Mi", "workers": 2, "duration": 60, "timeout_margin": 10, "name": "oom-test"}
+    began = time.monotonic()
+    proc = start_playbook(tmp_path, args)
+    try:
+        helpers = wait_for(lambda: _helpers(kube, hog_ns), timeout=60)
+        assert len(helpers) == 1, (tmp_path / "ansible.log").read_text()[-4000:]
+        helper = kube.api_client.sanitize_for_serialization(helpers[0])
+        target = kube.read_namespaced_pod("api", hog_ns)
+        spec = helper["spec"]
+        assert spec["nodeName"] == target.spec.node_name
+        assert spec["activeDeadlineSeconds"] == 70
+        assert spec["restartPolicy"] == "Never" and spec["hostPID"] is True
+        assert spec["containers"][0]["securityContext"]["privileged"] is True
+        command = spec["containers"][0]["command"]
+        stressor_args = json.loads(command[3])
+        assert command[:2] == ["python3", "-c"] and "PR_SET_PDEATHSIG" in command[2]
+        app = [c for c in target.status.container_statuses if c.name == "app"][0]
+        assert stressor_args["join_container_id"] == app.container_id.split("://")[-1]
+        assert stressor_args["total"] == 200 * MI and stressor_args["workers"] == 2 and stressor_args["hard_timeout"] == 70
+        labels = helper["metadata"]["labels"]
+        assert labels["sre.toolkit/hog-name"] == "oom-test" and labels["sre.toolkit/target-pod"] == "api"
+        assert labels["sre.toolkit/run-id"]
+
+        # Simulate the kernel's answer: the app container was OOM-killed and restarted.
+        status = kube.api_client.sanitize_for_serialization(target.status)
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        for item in status["containerStatuses"]:
+            if item["name"] == "app":
+                item["restartCount"] = item.get("restartCount", 0) + 1
+                item["lastState"] = {"terminated": {"reason": "OOMKilled", "exitCode": 137, "startedAt": now, "finishedAt": now}}
+        kube.patch_namespaced_pod_status("api", hog_ns, {"status": {"containerStatuses": status["containerStatuses"]}})
+
+        assert proc.wait(timeout=60) == 0, (tmp_path / "ansible.log").read_text()[-4000:]
+        result = json.loads((tmp_path / "result.json").read_text())
+        assert result["outcome"] == "target_oom_killed"
+        assert result["oom_killed"] is True
+        restarts = [c["restartCount"] for c in status["containerStatuses"] if c["name"] == "app"][0]
+        assert result["oom_kills"] == [{"container": "app", "in": "lastState", "exit_code": 137, "finished_at": now,
+                                        "restart_count": restarts}]
+        assert result["helper"]["name"] == helper["metadata"]["name"]
+        assert result["cleanup"]["remaining"] == [] and result["cleanup"]["deleted"] == [helper["metadata"]["name"]]
+        assert _helpers(kube, hog_ns) == []
+        assert time.monotonic() - began < 50  # ended on the OOM, not at the 70 s deadline
+    finally:
+        _kill_left(proc)
+
+
+def test_pod_leftovers_are_removed_by_absent_and_by_a_later_run(lab_k8s, kube, hog_ns):
+    base = {"target": "pod", "kubeconfig": lab_k8s["kubeconfig"], "context": lab_k8s.get("context"), "namespace": hog_ns}
+    for name, hog in (("left-1", "old"), ("left-2", "old"), ("other-hog", "other")):
+        kube.create_namespaced_pod(hog_ns, {
+            "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "sre.toolkit", "sre.toolkit/chaos": "memory-hog",
+                                                  "sre.toolkit/hog-name": hog, "sre.toolkit/run-id": "earlier"}},
+            "spec": {"containers": [{"name": "x", "image": "registry.invalid/x:1"}], "activeDeadlineSeconds": 600},
+        })
+    preview = run_module("memory_hog", dict(base, state="absent", name="old"), check=True)
+    assert preview["changed"] is True and preview["cleanup"]["found"] == ["left-1", "left-2"]
+    assert len(_helpers(kube, hog_ns)) == 3
+
+    cleaned = run_module("memory_hog", dict(base, state="absent", name="old"))
+    assert cleaned["changed"] is True and cleaned["cleanup"]["deleted"] == ["left-1", "left-2"] and cleaned["cleanup"]["remaining"] == []
+    assert [p.metadata.name for p in _helpers(kube, hog_ns)] == ["other-hog"]
+
+    later = run_module("memory_hog", dict(base, name="other", pod_name="api", size="16Mi", duration=1, timeout_margin=1))
+    assert later["outcome"] == "stopped_at_deadline", later.get("msg")
+    assert later["cleaned_up"] == ["other-hog"]
+    assert _helpers(kube, hog_ns) == []
+
+
+def test_seeded_oom_killed_pod_is_reported_as_previous(lab_k8s):
+    """The lab's OOMKilled pod, read in check mode only (nothing is created in its namespace)."""
+    truth = json.loads(Path(lab_k8s["ground_truth"]).read_text())
+    seeded = [p for p in truth["pods"] if p["scenario"] == "OOMKilled"][0]
+    result = run_module("memory_hog", {"target": "pod", "kubeconfig": lab_k8s["kubeconfig"], "context": lab_k8s.get("context"),
+                                       "namespace": seeded["namespace"], "pod_name": seeded["name"], "size": "1Mi",
+                                       "container": seeded["container"]}, check=True)
+    assert result["outcome"] == "dry_run", result.get("msg")
+    previous = result["pod"]["previous_oom_kills"]
+    assert [(p["container"], p["in"], p["exit_code"]) for p in previous] == [(seeded["container"], "lastState", seeded["last_exit_code"])]
+    assert previous[0]["restart_count"] >= seeded["min_restart_count"]

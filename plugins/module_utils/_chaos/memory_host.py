@@ -385,9 +385,9 @@ class HostHog:
 
     def exit_status(self):
         code = self.proc.returncode if self.proc else None
-        if code is None:
-            return None, None
-        return (None, -code) if code < 0 else (code, None)
+        if isinstance(code, int) and code < 0:
+            return None, abs(code)
+        return code, None
 
 
 def utc_iso(epoch):

@@ -203,6 +203,7 @@ def stress_ng_argv(spec):
 
 
 def main(argv):
+    """Run the hog described by argv[1]; exits 0 after the duration (or is killed by its limits)."""
     spec = json.loads(argv[1])
     die_with_parent(int(spec.get("parent_pid") or 0))
     # Kept across exec, so it also bounds stress-ng.
@@ -217,8 +218,7 @@ def main(argv):
     summary.update(run_python(spec))
     sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
     sys.stdout.flush()
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    main(sys.argv)
