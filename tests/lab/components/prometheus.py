@@ -1,0 +1,205 @@
+"""Prometheus lab component: Debian's Prometheus serving a generated 30-day alert history.
+
+up() installs the `prometheus` Debian package when `prometheus`/`promtool` are missing (without
+letting the package start its service), generates the history once per generator version, seed
+and size into <LAB_CACHE>/prometheus-history/, serves a hard-linked copy of it on 127.0.0.1 with
+tests/lab/alerts/rules.yml loaded (admin API off) and waits until it is ready.
+Ground-truth schema: tests/lab/alerts/README.md; semantics: tests/lab/alerts/SEMANTICS.md.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.lab.common import LabContext, LabError, daemon_alive, free_port, start_daemon, stop_daemon
+
+NAME = "prometheus"
+DAEMON = "prometheus"
+DEFAULT_SEED = 42
+HISTORY_MAX_AGE_S = 24 * 3600  # a day-old history is regenerated so "the last N days" stays meaningful
+RETENTION = "3650d"            # retention counts back from the newest block: keep every history block
+POLICY_RC = Path("/usr/sbin/policy-rc.d")
+
+
+def _dir(ctx: LabContext) -> Path:
+    return ctx.component_dir(NAME)
+
+
+def _record_file(ctx: LabContext) -> Path:
+    return _dir(ctx) / "component.json"
+
+
+def _read_record(ctx: LabContext) -> dict:
+    path = _record_file(ctx)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _seed() -> int:
+    return int(os.environ.get("LAB_PROMETHEUS_SEED", DEFAULT_SEED))
+
+
+# ------------------------------------------------------------------ install
+
+def ensure_installed(ctx: LabContext) -> dict:
+    """Paths of prometheus and promtool; installs Debian's package when either is missing."""
+    found = {name: shutil.which(name) for name in ("prometheus", "promtool")}
+    if all(found.values()):
+        return found
+    if os.geteuid() != 0:
+        raise LabError("prometheus/promtool not found and not root: run `apt-get install -y --no-install-recommends prometheus` as root")
+    ctx.log("prometheus: installing the Debian package (apt-get)")
+    guard = not POLICY_RC.exists()
+    if guard:  # invoke-rc.d asks policy-rc.d; 101 = "do not start services"
+        POLICY_RC.write_text("#!/bin/sh\nexit 101\n")
+        POLICY_RC.chmod(0o755)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        subprocess.run(["apt-get", "update"], check=True, env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "prometheus"], check=True, env=env, stdout=subprocess.DEVNULL)
+    except subprocess.CalledProcessError as exc:
+        raise LabError(f"apt-get failed ({exc}); install the Debian package `prometheus` by hand") from exc
+    finally:
+        if guard:
+            POLICY_RC.unlink(missing_ok=True)
+    if Path("/run/systemd/system").is_dir():  # a booted systemd may have started it anyway
+        subprocess.run(["systemctl", "disable", "--now", "prometheus"], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    found = {name: shutil.which(name) for name in ("prometheus", "promtool")}
+    if not all(found.values()):
+        raise LabError("the Debian package `prometheus` installed no prometheus/promtool binary")
+    return found
+
+
+# ------------------------------------------------------------------ history
+
+def history_dir(ctx: LabContext, prometheus_bin: str) -> tuple[Path, bool]:
+    """The cached history for this generator version, seed and size; (path, freshly generated)."""
+    from tests.lab.alerts.generator import GENERATOR_VERSION, generate
+
+    key = f"v{GENERATOR_VERSION}-seed{_seed()}-{'scale' if ctx.scale else 'default'}"
+    target = ctx.cache_dir / "prometheus-history" / key
+    truth = target / "ground_truth.json"
+    if truth.exists() and time.time() - json.loads(truth.read_text())["window"]["end"] < HISTORY_MAX_AGE_S:
+        return target, False
+    ctx.log(f"prometheus: generating the alert history {key} (this takes longer with --scale)")
+    building = target.with_name(key + ".building")
+    shutil.rmtree(building, ignore_errors=True)
+    generate(building, seed=_seed(), scale=bool(ctx.scale), prometheus_bin=prometheus_bin)
+    shutil.rmtree(target, ignore_errors=True)
+    building.rename(target)
+    return target, True
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    """Hard-link the immutable chunk and index files, copy the rest (Prometheus rewrites meta
+    files by rename, so the cached history is never modified through a link)."""
+    def copy(s, d):
+        if Path(s).parent.name == "chunks" or Path(s).name == "index":
+            os.link(s, d)
+        else:
+            shutil.copy2(s, d)
+    shutil.copytree(src, dst, copy_function=copy)
+
+
+def _du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+# ------------------------------------------------------------------ lifecycle
+
+def _get_json(url: str, timeout: float = 5.0):
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        return json.loads(resp.read())
+
+
+def _wait_ready(url: str, workdir: Path, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/-/ready", timeout=2):
+                return
+        except OSError:
+            if not daemon_alive(DAEMON, workdir):
+                raise LabError(f"prometheus exited before it was ready; see {workdir / (DAEMON + '.log')}")
+            time.sleep(0.3)
+    raise LabError(f"prometheus not ready after {timeout:.0f}s; see {workdir / (DAEMON + '.log')}")
+
+
+def up(ctx: LabContext, info: dict) -> dict:
+    workdir = _dir(ctx)
+    recorded = _read_record(ctx)
+    if (recorded and daemon_alive(DAEMON, workdir) and recorded.get("scale") == bool(ctx.scale)
+            and recorded.get("seed") == _seed()):
+        ctx.log(f"prometheus: already up at {recorded['url']}")
+        return recorded
+    down(ctx)
+    started = time.monotonic()
+    try:
+        result = _bring_up(ctx, workdir)
+    except BaseException:
+        stop_daemon(DAEMON, workdir)
+        raise
+    result["up_seconds"] = round(time.monotonic() - started, 2)
+    _record_file(ctx).write_text(json.dumps(result, indent=2, sort_keys=True))
+    ctx.log(f"prometheus {result['version']} up at {result['url']} in {result['up_seconds']}s; ground truth: {result['ground_truth']}")
+    return result
+
+
+def _bring_up(ctx: LabContext, workdir: Path) -> dict:
+    bins = ensure_installed(ctx)
+    hist, generated = history_dir(ctx, bins["prometheus"])
+    truth = json.loads((hist / "ground_truth.json").read_text())
+    data = workdir / "data"
+    shutil.rmtree(data, ignore_errors=True)
+    t0 = time.monotonic()
+    _link_tree(hist / "tsdb", data)
+    rules_file = workdir / "rules.yml"
+    shutil.copyfile(hist / "rules.yml", rules_file)
+    config = workdir / "prometheus.yml"
+    interval = int(truth["interval_seconds"])
+    config.write_text(f"global:\n  evaluation_interval: {interval}s\nrule_files:\n  - {rules_file}\n")
+    subprocess.run([bins["promtool"], "check", "config", str(config)], check=True, stdout=subprocess.DEVNULL)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    pid = start_daemon(DAEMON, [
+        bins["prometheus"], f"--config.file={config}", f"--storage.tsdb.path={data}",
+        f"--storage.tsdb.retention.time={RETENTION}", f"--web.listen-address=127.0.0.1:{port}",
+    ], workdir)
+    _wait_ready(url, workdir)
+    load_seconds = time.monotonic() - t0
+    build = _get_json(url + "/api/v1/status/buildinfo")["data"]
+    return {
+        "url": url, "port": port, "pid": pid, "version": build["version"],
+        "ground_truth": str(hist / "ground_truth.json"), "rules_file": str(rules_file),
+        "interval_seconds": interval, "window_start": truth["window"]["start"], "window_end": truth["window"]["end"],
+        "window_seconds": truth["window"]["seconds"], "seed": truth["seed"], "scale": bool(truth["scale"]),
+        "ignored_labels": truth["ignored_labels"], "history_dir": str(hist), "data_dir": str(data),
+        "history_bytes": _du(hist / "tsdb"), "generated_now": generated, "generation": truth.get("generation", {}),
+        "load_seconds": round(load_seconds, 2), "admin_api": False,
+    }
+
+
+def down(ctx: LabContext) -> None:
+    workdir = _dir(ctx)
+    stop_daemon(DAEMON, workdir, timeout=30)
+    shutil.rmtree(workdir / "data", ignore_errors=True)
+    _record_file(ctx).unlink(missing_ok=True)
+
+
+def status(ctx: LabContext) -> dict:
+    workdir = _dir(ctx)
+    running = daemon_alive(DAEMON, workdir)
+    recorded = _read_record(ctx)
+    out = {"running": running}
+    if running and recorded:
+        out["url"] = recorded["url"]
+        try:
+            with urllib.request.urlopen(recorded["url"] + "/-/ready", timeout=2):
+                out["ready"] = True
+        except OSError:
+            out["ready"] = False
+    return out
