@@ -26,7 +26,8 @@ DEFAULTS = {
     "cofiring_min_jaccard": 0.5,
     "cofiring_bucket": 300.0,
     "cascade_within": 300.0,
-    "cascade_min_lift": 2.0,
+    "cascade_min_lift": 3.0,
+    "cascade_min_share": 0.3,
     "include_episodes": True,
     "rule_matchers": [],
 }
@@ -171,7 +172,7 @@ def analyze(alerts_series, for_state_series, rule_groups, start, end, options=No
     pairs = cofiring.cofiring_pairs(firing_by_key, window, float(opts["cofiring_min_score"]), int(opts["cofiring_min_together"]),
                                     float(opts["cofiring_bucket"]), float(opts["cofiring_min_jaccard"]))
     chains = cofiring.cascades(onsets, window, float(opts["cascade_within"]), int(opts["cofiring_min_together"]),
-                               float(opts["cascade_min_lift"]))
+                               float(opts["cascade_min_lift"]), float(opts["cascade_min_share"]))
     matchers = opts["rule_matchers"]
     selected = {name: entry for name, entry in catalog.items() if _rule_selected(name, entry, matchers)}
     dead, never_fired = rules.dead_rules(selected, rule_stats_map, always)
@@ -207,6 +208,7 @@ def analyze(alerts_series, for_state_series, rule_groups, start, end, options=No
             "dead_rules": len(dead),
             "never_fired_rules": len(never_fired),
             "unhealthy_rules": len(unhealthy),
+            "rules_not_evaluated": len(rules.not_evaluated(selected)),
             "recommendations": len(recommendations),
         },
         "rules": rule_rows,

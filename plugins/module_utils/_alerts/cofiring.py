@@ -110,11 +110,12 @@ def cofiring_pairs(firing, window_seconds, min_score=0.7, min_together=3, bucket
     return pairs
 
 
-def cascades(onsets, window_seconds, delta=300.0, min_together=3, min_lift=2.0):
-    """Rule A's onset followed by rule B's within ``delta`` seconds, more often than chance.
+def cascades(onsets, window_seconds, delta=300.0, min_together=3, min_lift=3.0, min_share=0.3):
+    """A's onset followed by B's within ``delta`` seconds, more often than chance.
 
-    ``onsets`` maps rule -> sorted onset timestamps. lift = observed / expected, with expected
-    = onsets(B) * min(1, onsets(A) * delta / window) under independence.
+    ``onsets`` maps name -> sorted onset timestamps. lift = observed / expected, with expected
+    = onsets(B) * min(1, onsets(A) * delta / window) under independence. A cascade must also
+    explain at least ``min_share`` of B's onsets: a busy A otherwise "leads" everything a little.
     """
     timeline = sorted((ts, name) for name, times in onsets.items() for ts in times)
     times = [ts for ts, _name in timeline]
@@ -135,7 +136,7 @@ def cascades(onsets, window_seconds, delta=300.0, min_together=3, min_lift=2.0):
             continue
         expected = len(onsets[later]) * min(1.0, len(onsets[earlier]) * delta / window_seconds) if window_seconds else 0.0
         lift = count / expected if expected else None
-        if lift is not None and lift < min_lift:
+        if lift is not None and lift < min_lift or count < min_share * len(onsets[later]):
             continue
         found.append({
             "id": "cofiring.cascade",

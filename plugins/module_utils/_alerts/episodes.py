@@ -181,7 +181,9 @@ def merge_replicas(episode_lists, interval):
     """One list of episodes from the per-replica lists (rule ``episode.ha_merge``).
 
     Each episode covers [first, last + interval); replica episodes that overlap there are the
-    same activation seen by two evaluators at different phases.
+    same activation seen by two evaluators at different phases. The earliest replica's times
+    are kept (its onset is the first evidence); another replica extends the episode only where
+    it saw more than one interval beyond it (the first one missed evaluations, e.g. was down).
     """
     if len(episode_lists) == 1:
         return episode_lists[0]
@@ -190,9 +192,11 @@ def merge_replicas(episode_lists, interval):
         if merged and episode[1] < merged[-1][2] + interval:
             current = merged[-1]
             current[0] = _min_known(current[0], episode[0])
-            current[2] = max(current[2], episode[2])
             current[3] = _min_known(current[3], episode[3])
-            current[4] = _max_known(current[4], episode[4])
+            if episode[2] > current[2] + interval:
+                current[2] = episode[2]
+            if episode[4] is not None and (current[4] is None or episode[4] > current[4] + interval):
+                current[4] = episode[4]
             current[5] += 1
         else:
             merged.append(list(episode))

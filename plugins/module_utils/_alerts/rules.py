@@ -74,6 +74,11 @@ def dead_rules(catalog, rule_stats, always_firing):
     return dead, never_fired
 
 
+def not_evaluated(catalog):
+    """Names of rules the server has not evaluated yet (health unknown)."""
+    return sorted(name for name, entry in catalog.items() if _worst_health(entry["health"]) == "unknown")
+
+
 def _worst_health(health_list):
     for value in ("err", "unknown"):
         if value in health_list:
@@ -82,12 +87,15 @@ def _worst_health(health_list):
 
 
 def unhealthy_rules(catalog):
-    """Rules whose health is not ok or that report a lastError (``rules.unhealthy``)."""
+    """Rules in error or that report a lastError (``rules.unhealthy``).
+
+    Health ``unknown`` only means "not evaluated yet" (right after a start): not a finding.
+    """
     found = []
     for name in sorted(catalog):
         entry = catalog[name]
         health = _worst_health(entry["health"])
-        if health == "ok" and not entry["last_error"]:
+        if health != "err" and not entry["last_error"]:
             continue
         found.append({
             "id": "rules.unhealthy",
