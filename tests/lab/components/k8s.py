@@ -175,7 +175,7 @@ def build(ctx: LabContext) -> Path:
     return Path(proc.stdout.strip().splitlines()[-1])
 
 
-def kwokctl_config(bin_dir: Path) -> str:
+def kwokctl_config(bin_dir: Path, scale: bool = False) -> str:
     """The KwokctlConfiguration (every binary a local path, loopback only) plus the lab Stages."""
     config = {
         "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
@@ -195,6 +195,9 @@ def kwokctl_config(bin_dir: Path) -> str:
         # Events outlive a long test session (default TTL 1 h).
         "componentsPatches": [{"name": "kube-apiserver", "extraArgs": [{"key": "event-ttl", "value": "168h"}]}],
     }
+    if scale:
+        from tests.lab.k8s import scale as scale_mod
+        config["componentsPatches"] += scale_mod.COMPONENT_ARGS
     docs = [json.dumps(config)]
     for stage_file in sorted((LAB_DIR / "stages").glob("*.yaml")):
         docs.append(stage_file.read_text())
@@ -243,7 +246,7 @@ def _healthy(ctx: LabContext, record: dict) -> bool:
 
 def _create_cluster(ctx: LabContext, bin_dir: Path, kubeconfig: Path) -> dict:
     config_file = _dir(ctx) / "kwokctl.yaml"
-    config_file.write_text(kwokctl_config(bin_dir))
+    config_file.write_text(kwokctl_config(bin_dir, bool(ctx.scale)))
     common = ["-c", str(config_file), "create", "cluster", "--kubeconfig", str(kubeconfig)]
     dry = _kwokctl(ctx, bin_dir, *common, "--dry-run")
     assert_offline(dry.stdout + dry.stderr)
@@ -572,7 +575,7 @@ def up(ctx: LabContext, info: dict) -> dict:
     scale = None
     if ctx.scale:
         from tests.lab.k8s import scale as scale_mod
-        scale = scale_mod.scale_up(kubectl, bin_dir, ctx)
+        scale = scale_mod.scale_up(kubectl, ctx, started["pids"])
     result = {
         "kubeconfig": str(kubeconfig), "context": context, "server": server, "version": version,
         "ground_truth": str(truth_file), "kubectl": str(kubectl_bin), "cluster": CLUSTER,
