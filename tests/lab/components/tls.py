@@ -4,6 +4,8 @@ Schema of what `up` returns and of the ground-truth files: tests/lab/tls/README.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -29,14 +31,30 @@ def _record(ctx: LabContext) -> Path:
     return _dir(ctx) / "component.json"
 
 
+@contextlib.contextmanager
+def _locked(workdir: Path):
+    """Serialise up/down across processes (pytest-xdist workers, a CLI next to a test run)."""
+    with open(workdir / ".lock", "w", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def up(ctx: LabContext, info: dict) -> dict:
+    with _locked(_dir(ctx)):
+        return _up(ctx)
+
+
+def _up(ctx: LabContext) -> dict:
     workdir = _dir(ctx)
     recorded = _read_record(ctx)
     # a scale lab is a superset of the small one: keep it when the small one is asked for
-    if recorded and daemon_alive(DAEMON, workdir) and (recorded.get("scale") or not ctx.scale):
+    if recorded and _running(recorded["pid"], workdir) and (recorded.get("scale") or not ctx.scale):
         ctx.log(f"tls: already up (pid {recorded['pid']}, {recorded['endpoint_count']} endpoints)")
         return recorded
-    down(ctx)
+    _down(ctx)
     started = time.monotonic()
     try:
         result = _bring_up(ctx, workdir)
@@ -143,6 +161,11 @@ def _read_record(ctx: LabContext) -> dict | None:
 
 def down(ctx: LabContext) -> None:
     """Stop the daemon; generated files stay for inspection and are replaced at the next up."""
+    with _locked(_dir(ctx)):
+        _down(ctx)
+
+
+def _down(ctx: LabContext) -> None:
     workdir = _dir(ctx)
     stop_daemon(DAEMON, workdir)
     _record(ctx).unlink(missing_ok=True)
@@ -151,6 +174,6 @@ def down(ctx: LabContext) -> None:
 
 def status(ctx: LabContext) -> dict:
     recorded = _read_record(ctx) or {}
-    running = daemon_alive(DAEMON, _dir(ctx))
+    running = bool(recorded) and _running(recorded["pid"], _dir(ctx))
     return {"running": running, "pid": recorded.get("pid") if running else None, "endpoint_count": recorded.get("endpoint_count"),
             "targets_file": recorded.get("targets_file"), "scale": recorded.get("scale")}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The TLS lab daemon: every lab endpoint served from one asyncio process on 127.0.0.1.
+"""The TLS lab daemon: every lab endpoint served from one process on 127.0.0.1 (asyncio plus threads).
 
     python server.py CONFIG.json
 
@@ -69,13 +69,13 @@ async def _send(writer: asyncio.StreamWriter, text: str) -> None:
     await writer.drain()
 
 
-async def _answer_http(reader, writer, spec: dict, status: str = "200 OK") -> None:
+async def _answer_http(reader, writer, spec: dict) -> None:
     try:
         await asyncio.wait_for(reader.read(4096), IDLE_TIMEOUT)
     except asyncio.TimeoutError:
         return
     body = f"sre-toolkit TLS lab endpoint {spec['id']}\n"
-    await _send(writer, f"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}")
+    await _send(writer, f"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}")
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:
@@ -122,7 +122,22 @@ class Conn:
         self.sock.sendall(data.encode() if isinstance(data, str) else data)
 
     def upgrade(self) -> None:
-        self.sock = self.ctx.wrap_socket(self.sock, server_side=True)
+        # keep the socket when the handshake fails: close() right away would turn the alert into a RST
+        self.sock = self.ctx.wrap_socket(self.sock, server_side=True, do_handshake_on_connect=False)
+        self.sock.do_handshake()
+
+    def close(self) -> None:
+        """Half-close, drain what the client still sends, then close: a close with unread data
+        sends RST, and the client would lose the alert (TLS 1.3 clients write before they read it)."""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)  # on an SSLSocket this drops the TLS layer first
+            self.sock.settimeout(1.0)
+            while self.sock.recv(65536):
+                pass
+        except (OSError, ValueError):
+            pass
+        finally:
+            self.sock.close()
 
     def commands(self):
         """Yield (verb, whole line) until the client closes."""
@@ -307,7 +322,7 @@ class ThreadedListener:
         except (*_QUIET, socket.timeout, struct.error):
             pass
         finally:
-            conn.sock.close()
+            conn.close()
 
     def close(self) -> None:
         self.sock.close()
@@ -342,7 +357,7 @@ def handler_for(spec: dict):
             head = await asyncio.wait_for(reader.read(4096), IDLE_TIMEOUT)
             status = "200 OK" if head[:4] in (b"GET ", b"HEAD", b"POST") else "400 Bad Request"
             body = "plain HTTP on a port checkers expect to speak TLS\n"
-            await _send(writer, f"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}")
+            await _send(writer, f"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}")
         finally:
             await _close(writer)
 
