@@ -42,6 +42,8 @@ STARTTLS_PROTOCOLS = ("smtp", "imap", "pop3", "ftp", "postgres", "mysql")
 VERSION_NAMES = {0x0304: "TLSv1.3", 0x0303: "TLSv1.2", 0x0302: "TLSv1.1", 0x0301: "TLSv1", 0x0300: "SSLv3"}
 VERSION_CODES = {name: code for code, name in VERSION_NAMES.items()}
 MYSQL_SWITCH_PAUSE = 0.05
+# read for the report, but an error for every modern default client
+LEGACY_VERSIONS = frozenset(("SSLv3", "TLSv1", "TLSv1.1"))
 RETRYABLE = frozenset(("timeout", "reset", "refused"))
 
 # TLS 1.3 suites, then a broad TLS 1.2/1.0 list so old servers still answer
@@ -410,7 +412,7 @@ class FlightReader:
 def _alert_error(description):
     name = ALERTS.get(description, "alert_%d" % description)
     if description == 70:
-        return TLSProbeError("tls_version", "protocol_version", "the server accepts none of the offered TLS versions")
+        return TLSProbeError("handshake", "protocol_version", "the server accepts none of the offered TLS versions")
     if description == 116:
         return TLSProbeError("handshake", "client_cert_required", "the server requires a client certificate")
     return TLSProbeError("handshake", name, "the server aborted the handshake with alert %s" % name)
@@ -586,6 +588,9 @@ def probe_address(target, probe):
             if kind not in RETRYABLE or attempt == probe.retries or time.monotonic() + probe.backoff >= deadline:
                 break
             time.sleep(probe.backoff * (2 ** attempt))
+    if result["tls_version"] in LEGACY_VERSIONS and result["error_kind"] is None:
+        result.update(error_kind="handshake", error_reason="protocol_version",
+                      error="the server negotiated %s only; default clients (TLS 1.2 and later) refuse it" % result["tls_version"])
     if result["client_cert_requested"] and probe.confirm_client_cert and result["error_kind"] is None:
         try:
             if _requires_client_cert(target, probe, deadline):

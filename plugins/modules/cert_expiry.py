@@ -382,7 +382,7 @@ from ansible_collections.sre.toolkit.plugins.module_utils._certs import files as
 from ansible_collections.sre.toolkit.plugins.module_utils._certs.chain import TrustStore
 from ansible_collections.sre.toolkit.plugins.module_utils._certs.load import LoadError, load_certificates
 from ansible_collections.sre.toolkit.plugins.module_utils._certs.report import (
-    Settings, content_finding, endpoint_finding, error_finding, parse_time, secret_finding, sort_targets, summarize)
+    Settings, content_finding, endpoint_finding, file_error_finding, parse_time, secret_finding, sort_targets, summarize)
 from ansible_collections.sre.toolkit.plugins.module_utils._certs.severity import FAIL_ON_CHOICES, check_thresholds
 from ansible_collections.sre.toolkit.plugins.module_utils._certs.targets import STARTTLS_PROTOCOLS, SpecError, parse_endpoint
 
@@ -490,7 +490,8 @@ def scan_endpoints(params, settings):
             target = parse_endpoint(raw, params["starttls"])
         except SpecError as exc:
             label = raw.get("name") or raw.get("host") if isinstance(raw, dict) else raw
-            findings.append(error_finding(str(label), "endpoint", "invalid", "bad_spec", "endpoints: %s" % exc))
+            findings.append(endpoint_finding({"id": str(label), "error_kind": "invalid", "error_reason": "bad_spec",
+                                              "error": "endpoints: %s" % exc}, settings))
             continue
         targets.append(target)
     if not targets:
@@ -522,11 +523,11 @@ def scan_files(params, settings):
     findings = []
     for path, passphrase, origin, missing in cert_files.expand(specs, include_hidden=params["include_hidden"]):
         if missing:
-            findings.append(error_finding(path, "file", "file", missing, "paths: %s matches no file" % origin, certs=[]))
+            findings.append(file_error_finding(path, missing, "paths: %s matches no file" % origin))
             continue
         data, reason, message = cert_files.read(path)
         if data is None:
-            findings.append(error_finding(path, "file", "file", reason, message, certs=[]))
+            findings.append(file_error_finding(path, reason, message))
             continue
         findings.append(content_finding(path, "file", data, settings, passphrase=passphrase, path=path))
     return findings

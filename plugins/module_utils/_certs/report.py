@@ -166,6 +166,11 @@ def error_finding(target_id, source, kind, reason, message, **extra):
     return finding
 
 
+def file_error_finding(path, reason, message):
+    """A file that could not be read at all (missing, broken symlink, permission)."""
+    return error_finding(path, "file", "file", reason, message, certs=[], format=detect_format(b"", path), expiry=None, verify=None)
+
+
 def content_finding(target_id, source, data, settings, passphrase=None, path="", **extra):
     """A file or a Secret key: every certificate in it, each judged on its own.
 

@@ -1,0 +1,214 @@
+"""cert_expiry against the lab: every endpoint, file and Secret must equal the lab's ground truth.
+
+Runs the real module through ansible-playbook. Dates are compared as the lab wrote them;
+verification happens at the lab's generation time so day boundaries cannot flake.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.integration.ansible import run_module, run_playbook
+
+CERT_FIELDS = ("subject", "subject_cn", "issuer", "issuer_cn", "serial", "serial_hex", "sha256", "not_before",
+               "not_before_epoch", "not_after", "not_after_epoch", "sans", "key_type", "key_size", "key_curve",
+               "signature_algorithm", "version", "is_ca", "self_signed")
+ENDPOINT_FIELDS = ("chain_readable", "verify", "verify_error_depth", "verify_path", "earliest_not_after",
+                   "earliest_not_after_path", "hostname", "hostname_unicode", "hostname_match",
+                   "hostname_match_cn_fallback", "tls_version", "requires_client_cert", "error_kind", "error_reason")
+TARGET_DIR = Path(__file__).parent / "targets" / "cert_expiry"
+
+
+def load(path):
+    return json.loads(Path(path).read_text())
+
+
+def certs_of(items):
+    return [{key: cert[key] for key in CERT_FIELDS} for cert in items]
+
+
+def endpoint_spec(entry):
+    return {"name": entry["id"], "host": entry["host"], "port": entry["port"], "sni": entry["sni"], "starttls": entry["starttls"]}
+
+
+@pytest.fixture(scope="module")
+def truth(lab_tls):
+    return load(lab_tls["targets_file"])
+
+
+@pytest.fixture(scope="module")
+def scan(lab_tls, truth):
+    """One call over every lab endpoint (except the scale ones) and the whole files tree."""
+    endpoints = [endpoint_spec(e) for e in truth["endpoints"] if "scale" not in e["tags"]]
+    result = run_module("cert_expiry", {
+        "endpoints": endpoints, "ca_bundle": lab_tls["ca_bundle"], "validation_time": lab_tls["generated_at"],
+        "paths": [lab_tls["files_dir"]], "include_hidden": True, "passphrase": _p12_passphrase(lab_tls),
+        "tls_timeout": 3, "tls_deadline": 8,
+    })
+    assert result["_rc"] == 0 and not result.get("failed"), result.get("msg")
+    assert "Traceback" not in result["_stdout"] + result["_stderr"]
+    return result
+
+
+def _p12_passphrase(lab_tls):
+    return next(f["passphrase"] for f in load(lab_tls["files_ground_truth"])["files"] if f.get("passphrase"))
+
+
+def test_every_endpoint_equals_ground_truth(scan, truth):
+    ours = {e["id"]: e for e in scan["endpoints"]}
+    expected = [e for e in truth["endpoints"] if "scale" not in e["tags"]]
+    assert sorted(ours) == sorted(e["id"] for e in expected)
+    mismatches = {}
+    for entry in expected:
+        got = ours[entry["id"]]
+        diff = {field: (got.get(field), entry[field]) for field in ENDPOINT_FIELDS if got.get(field) != entry[field]}
+        if certs_of(got["chain"]) != certs_of(entry["chain"]):
+            diff["chain"] = "differs"
+        if diff:
+            mismatches[entry["id"]] = diff
+    assert mismatches == {}
+
+
+@pytest.mark.parametrize("case", ["expired_intermediate", "cross_signed", "mtls_tls12", "mtls_tls13", "sni_a", "sni_b",
+                                  "starttls_smtp", "starttls_postgres", "starttls_mysql", "hang", "reset", "refused",
+                                  "plain_http"])
+def test_named_cases(scan, truth, case):
+    """The hard cases, spelled out so a regression names its case."""
+    entry = next(e for e in truth["endpoints"] if e["id"] == case)
+    got = next(e for e in scan["endpoints"] if e["id"] == case)
+    assert [c["sha256"] for c in got["chain"]] == [c["sha256"] for c in entry["chain"]]
+    assert (got["verify"], got["verify_error_depth"]) == (entry["verify"], entry["verify_error_depth"])
+    assert (got["error_kind"], got["error_reason"]) == (entry["error_kind"], entry["error_reason"])
+    if case == "cross_signed":  # the stale root is reported as sent but never decides the expiry
+        assert got["unused"] and got["unused"][0] == entry["chain"][-1]["sha256"]
+        assert got["expiry"]["not_after"] == entry["earliest_not_after_path"] != entry["earliest_not_after"]
+    if case == "expired_intermediate":
+        assert got["severity"] == "critical" and got["chain"][0]["expired"] is False
+    if entry["error_kind"] and not entry["chain"]:
+        assert got["severity"] == "error"
+
+
+def test_every_file_equals_ground_truth(scan, lab_tls):
+    truth = load(lab_tls["files_ground_truth"])
+    ours = {f["id"]: f for f in scan["files"]}
+    assert sorted(ours) == sorted(f["abs_path"] for f in truth["files"])
+    mismatches = {}
+    for entry in truth["files"]:
+        got = ours[entry["abs_path"]]
+        diff = {}
+        if (got["format"], got["error_reason"]) != (entry["format"], entry["error"]):
+            diff["format/error"] = ((got["format"], got["error_reason"]), (entry["format"], entry["error"]))
+        if certs_of(got["certs"]) != certs_of(entry["certs"]):
+            diff["certs"] = "differs"
+        if entry.get("items") and [(c["origin"], c["sha256"]) for c in got["certs"]] != [(i["where"], i["sha256"]) for i in entry["items"]]:
+            diff["items"] = [c["origin"] for c in got["certs"]]
+        if diff:
+            mismatches[entry["path"]] = diff
+    assert mismatches == {}
+
+
+def test_globs_match_ground_truth(lab_tls):
+    truth = load(lab_tls["files_ground_truth"])
+    patterns = [os.path.join(g["root"], g["pattern"]) for g in truth["globs"]]
+    result = run_module("cert_expiry", {"paths": patterns, "ca_bundle": lab_tls["ca_bundle"]})
+    found = sorted(os.path.relpath(f["id"], lab_tls["files_dir"]) for f in result["files"])
+    assert found == sorted({m for g in truth["globs"] for m in g["matches"]})
+
+
+def test_bad_items_fail_alone_while_the_rest_reports(lab_tls, truth):
+    valid = next(e for e in truth["endpoints"] if e["id"] == "valid")
+    p12 = os.path.join(lab_tls["files_dir"], "keystore.p12")
+    result = run_module("cert_expiry", {
+        "endpoints": [endpoint_spec(valid), "127.0.0.1:70000", "not a target:x", "https://example.test/"],
+        "paths": [os.path.join(lab_tls["files_dir"], "leaf.der"), "/nonexistent/cert.pem",
+                  {"path": p12, "passphrase": "wrong"}],
+        "ca_bundle": lab_tls["ca_bundle"],
+    })
+    assert result["_rc"] == 0 and not result.get("failed")
+    by_id = {e["id"]: e for e in result["endpoints"]}
+    assert by_id["valid"]["verify"] == "ok" and by_id["valid"]["chain"]
+    assert "out of range" in by_id["127.0.0.1:70000"]["error"] and by_id["127.0.0.1:70000"]["error_kind"] == "invalid"
+    assert by_id["not a target:x"]["error_kind"] == "invalid" and by_id["https://example.test/"]["error_kind"] == "invalid"
+    files = {f["id"]: f for f in result["files"]}
+    assert files[os.path.join(lab_tls["files_dir"], "leaf.der")]["certs"]
+    assert files["/nonexistent/cert.pem"]["error_reason"] == "not_found"
+    assert files[p12]["error_reason"] == "bad_passphrase" and files[p12]["certs"] == []
+    assert "wrong" not in result["_stdout"].replace("wrong_", "")
+
+
+def test_fail_on_fails_the_task_and_still_reports(lab_tls, truth):
+    cases = [endpoint_spec(e) for e in truth["endpoints"] if e["id"] in ("valid", "near_expiry_5d")]
+    result = run_module("cert_expiry", {"endpoints": cases, "ca_bundle": lab_tls["ca_bundle"], "fail_on": ["critical"]})
+    assert result["failed"] is True and result["summary"]["fail_reasons"] == ["near_expiry_5d: critical"]
+    assert len(result["endpoints"]) == 2
+
+
+def test_verify_in_days_answers_will_it_still_verify(lab_tls, truth):
+    near = next(e for e in truth["endpoints"] if e["id"] == "near_expiry_20d")
+    args = {"endpoints": [endpoint_spec(near)], "ca_bundle": lab_tls["ca_bundle"], "validation_time": lab_tls["generated_at"]}
+    assert run_module("cert_expiry", args)["endpoints"][0]["verify"] == "ok"
+    later = run_module("cert_expiry", dict(args, verify_in_days=30))["endpoints"][0]
+    assert (later["verify"], later["verify_error_depth"]) == ("expired", 0)
+
+
+@pytest.fixture()
+def secrets_namespace(lab_k8s, lab_tls):
+    """The lab's Secrets (from the current TLS generation) applied to a namespace of our own, deleted after."""
+    import yaml
+    namespace = "cert-expiry-test-%s" % uuid.uuid4().hex[:8]
+    docs = [d for d in yaml.safe_load_all(Path(lab_tls["k8s_secrets_manifest"]).read_text()) if d and d.get("kind") == "Secret"]
+    for doc in docs:
+        doc["metadata"]["namespace"] = namespace
+    kubectl = [lab_k8s["kubectl"], "--kubeconfig", lab_k8s["kubeconfig"]]
+    subprocess.run(kubectl + ["create", "namespace", namespace], check=True, capture_output=True)
+    try:
+        subprocess.run(kubectl + ["apply", "-f", "-"], input=yaml.safe_dump_all(docs), text=True, check=True, capture_output=True)
+        yield namespace
+    finally:
+        subprocess.run(kubectl + ["delete", "namespace", namespace, "--wait=false"], check=False, capture_output=True)
+
+
+def test_secrets_equal_ground_truth_and_leak_nothing(lab_k8s, lab_tls, secrets_namespace):
+    truth = load(lab_tls["k8s_secrets_ground_truth"])
+    result = run_module("cert_expiry", {"secrets": {"namespaces": [secrets_namespace]}, "kubeconfig": lab_k8s["kubeconfig"],
+                                        "ca_bundle": lab_tls["ca_bundle"]}, env=_k8s_ca_env(lab_k8s))
+    assert result["_rc"] == 0 and not result.get("failed"), result.get("msg")
+    ours = {s["name"]: s for s in result["secrets"]}
+    assert sorted(ours) == sorted(s["name"] for s in truth["secrets"])
+    for entry in truth["secrets"]:
+        got = ours[entry["name"]]
+        assert got["namespace"] == secrets_namespace and got["type"] == entry["type"]
+        assert got["annotations"] == {k: v for k, v in entry["annotations"].items() if k.startswith("cert-manager.io/")}
+        assert sorted(got["keys"]) == sorted(entry["keys"])
+        for key, want in entry["keys"].items():
+            assert certs_of(got["keys"][key]["certs"]) == certs_of(want["certs"]), (entry["name"], key)
+            assert got["keys"][key]["error_reason"] == want["error"], (entry["name"], key)
+    severities = {name: s["severity"] for name, s in ours.items()}
+    assert (severities["tls-expired"], severities["tls-5d"], severities["tls-20d"], severities["tls-broken"]) == (
+        "critical", "critical", "warn", "error")
+    dumped = json.dumps(result)
+    assert "PRIVATE KEY" not in dumped and "tls.key" not in dumped and "LS0tLS1CRUdJTiBQUklW" not in dumped
+
+
+def _k8s_ca_env(lab_k8s):
+    """_http.py lets REQUESTS_CA_BUNDLE override the kubeconfig CA (requests' trust_env); point it at the cluster CA."""
+    import yaml
+    config = yaml.safe_load(Path(lab_k8s["kubeconfig"]).read_text())
+    ca = config["clusters"][0]["cluster"].get("certificate-authority")
+    return {"REQUESTS_CA_BUNDLE": ca} if ca else {}
+
+
+def test_role_shaped_target(lab_tls, truth, tmp_path):
+    """tests/integration/targets/cert_expiry/tasks/main.yml, with its own asserts, through ansible-playbook."""
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False,
+                                     "tasks": [{"ansible.builtin.include_tasks": str(TARGET_DIR / "tasks" / "main.yml")}]}]))
+    endpoints = {e["id"]: e for e in truth["endpoints"] if "scale" not in e["tags"]}
+    result = run_playbook(playbook, extra_vars={"lab_tls": lab_tls, "lab_endpoints": endpoints})
+    assert result["rc"] == 0, result["stdout"][-4000:]
+    assert "failed=0" in result["stdout"]
