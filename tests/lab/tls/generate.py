@@ -456,7 +456,7 @@ def k8s_secrets(plan: LabPlan) -> tuple[list, dict]:
     broken_key = p.leaf("secret_broken", f"broken.{K8S_NAMESPACE}.{d}").key_pem
     secret("tls-broken", "kubernetes.io/tls", {"tls.crt": GARBAGE_PEM, "tls.key": broken_key}, {"tls.crt": {"certs": [], "error": "bad_pem"}},
            tags=("tls", "broken"), description="tls.crt is PEM armour around junk")
-    return docs, {"schema": SCHEMA, "namespace": K8S_NAMESPACE, "generated_at": iso(plan.now),
+    return docs, {"schema": SCHEMA, "namespace": K8S_NAMESPACE, "generated_at": iso(plan.now), "seed": plan.seed,
                   "secrets": sorted(truth, key=lambda t: t["name"])}
 
 
@@ -469,8 +469,25 @@ def generate(root: Path, seed: str, scale: bool, now: dt.datetime | None = None)
     plan.build_endpoints()
     files_truth = FileSet(plan).build()
     plan.files_ground_truth = _write(root / "files-ground-truth.json", json.dumps(files_truth, indent=2, sort_keys=True))
-    docs, secrets_truth = k8s_secrets(plan)
-    plan.k8s_manifest = _write(root / "k8s" / "secrets.yaml", yaml.safe_dump_all(docs, sort_keys=True), 0o600)
-    plan.k8s_ground_truth = _write(root / "k8s" / "secrets-ground-truth.json", json.dumps(secrets_truth, indent=2, sort_keys=True))
+    plan.k8s_manifest, plan.k8s_ground_truth = root / "k8s" / "secrets.yaml", root / "k8s" / "secrets-ground-truth.json"
+    if not _reusable_secrets(plan):
+        docs, secrets_truth = k8s_secrets(plan)
+        _write(plan.k8s_manifest, yaml.safe_dump_all(docs, sort_keys=True), 0o600)
+        _write(plan.k8s_ground_truth, json.dumps(secrets_truth, indent=2, sort_keys=True))
     plan.files_dir = root / "files"
     return plan
+
+
+def _reusable_secrets(plan: LabPlan) -> bool:
+    """Keep an earlier Secrets manifest (same seed and schema) across regenerations.
+
+    The k8s component applies it once, when the cluster starts; a new manifest written while
+    the cluster keeps running would leave the cluster's Secrets out of step with the ground
+    truth. Each manifest is consistent with its own ground truth (absolute dates), so reusing
+    it is safe. Delete <state>/tls/k8s to force new Secrets.
+    """
+    try:
+        truth = json.loads(plan.k8s_ground_truth.read_text())
+    except (OSError, ValueError):
+        return False
+    return plan.k8s_manifest.exists() and truth.get("schema") == SCHEMA and truth.get("seed") == plan.seed
