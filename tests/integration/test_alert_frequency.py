@@ -1,0 +1,282 @@
+"""alert_frequency against the lab's Prometheus: every figure checked against the ground truth.
+
+The lab serves a generated 30-day ALERTS / ALERTS_FOR_STATE history and writes what Prometheus
+itself would count (tests/lab/alerts/README.md). The module runs through a real ansible-playbook,
+with the window pinned to the history's window.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.integration.ansible import run_module, run_playbook
+
+TARGET_DIR = Path(__file__).parent / "targets" / "alert_frequency"
+
+
+@pytest.fixture(scope="module")
+def lab(lab_prometheus):
+    truth = json.loads(Path(lab_prometheus["ground_truth"]).read_text())
+    _wait_for_rule_evaluations(lab_prometheus["url"], truth["interval_seconds"])
+    return {"url": lab_prometheus["url"], "truth": truth, "start": truth["window"]["start"], "end": truth["window"]["end"]}
+
+
+def _wait_for_rule_evaluations(url, interval, timeout=None):
+    """Rule health is 'unknown' until a group's first evaluation; the unhealthy rule needs one."""
+    deadline = time.monotonic() + (timeout or 3 * interval + 30)
+    while True:
+        groups = requests.get(url + "/api/v1/rules", timeout=10).json()["data"]["groups"]
+        if all(not g.get("lastEvaluation", "").startswith("0001") for g in groups):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("the lab's rule groups were not evaluated within %ss" % timeout)
+        time.sleep(2)
+
+
+@pytest.fixture(scope="module")
+def full(lab):
+    result = run_module("alert_frequency", {
+        "prometheus_url": lab["url"], "start": str(lab["start"]), "end": str(lab["end"]),
+        "ignore_labels": lab["truth"]["ignored_labels"],
+    })
+    assert result["_rc"] == 0 and not result.get("failed"), result.get("msg")
+    return result
+
+
+def _by_key(items, key="key"):
+    return {item[key]: item for item in items}
+
+
+def test_totals_and_samples(full, lab):
+    totals = lab["truth"]["totals"]
+    assert full["summary"]["instances"] == totals["instances"]
+    assert full["summary"]["episodes"] == totals["episodes"]
+    assert full["summary"]["near_misses"] == totals["near_misses"]
+    # Raw range vectors return every stored sample exactly once.
+    assert full["queries"]["samples"] == totals["samples"]
+    assert full["queries"]["queries"] >= 3 and full["changed"] is False
+
+
+def test_every_episode_matches_the_ground_truth(full, lab):
+    interval = lab["truth"]["interval_seconds"]
+    mine = _by_key(full["instances"])
+    assert set(mine) == {i["key"] for i in lab["truth"]["instances"]}
+    for want in lab["truth"]["instances"]:
+        got = mine[want["key"]]
+        assert got["labels"] == want["labels"]
+        assert got["replicas"] == max(1, len(want["replicas"])), want["key"]
+        fired = [e for e in got["history"] if e["fired"]]
+        assert len(fired) == len(want["episodes"]), want["key"]
+        assert got["near_misses"] == len(want["near_misses"]), want["key"]
+        for g, w in zip(fired, want["episodes"]):
+            assert g["active_at"] == w["active_at"], (want["key"], w)
+            assert g["fired_at"] == pytest.approx(w["fired_at"], abs=1e-3), (want["key"], w)
+            assert (g["open"], g["truncated"]) == (w["open"], w["truncated"]), (want["key"], w)
+            if w["resolved_at"] is None:
+                assert g["resolved_at"] is None
+            else:
+                assert abs(g["resolved_at"] - w["resolved_at"]) <= interval, (want["key"], w)
+            w_seconds = (w["resolved_at"] or lab["end"]) - w["fired_at"]
+            assert abs(g["firing_seconds"] - w_seconds) <= interval, (want["key"], w)
+        assert abs(got["firing_seconds"] - want["firing_seconds"]) <= interval * max(1, len(want["episodes"]))
+
+
+def test_flapping_matches_nagios_psc(full, lab):
+    mine = _by_key(full["instances"])
+    for want in lab["truth"]["instances"]:
+        flap = mine[want["key"]]["flapping"]
+        assert flap["flapping"] == want["flapping"], want["key"]
+        assert flap["periods"] == want["flap_starts"], want["key"]
+        assert flap["max_psc"] == pytest.approx(want["max_psc"], abs=0.01), want["key"]
+
+
+def test_rule_figures(full, lab):
+    interval = lab["truth"]["interval_seconds"]
+    mine = _by_key(full["rules"], "rule")
+    for name, want in lab["truth"]["rules"].items():
+        if want["dead"]:
+            assert name not in mine
+            continue
+        got = mine[name]
+        assert got["episodes"] == want["episodes"], name
+        assert got["instances"] == want["firing_instances"], name
+        assert got["instances_seen"] == want["instances"], name
+        assert got["near_misses"] == want["near_misses"], name
+        assert (got["open_episodes"], got["truncated_episodes"]) == (want["open_episodes"], want["truncated_episodes"]), name
+        assert abs(got["firing_seconds"] - want["firing_seconds"]) <= interval * max(1, want["truncated_episodes"]), name
+        assert got["firing_share"] == pytest.approx(want["share"], abs=1e-3), name
+        assert got["hours"] == want["fired_hour_utc"], name
+        assert got["weekdays"] == want["fired_weekday_utc"], name
+        assert got["flapping_instances"] == len(want["flapping_instances"]), name
+
+
+def test_dead_unhealthy_and_always_firing_rules(full, lab):
+    truth = lab["truth"]
+    assert [d["rule"] for d in full["dead_rules"]] == sorted(truth["dead_rules"])
+    assert full["never_fired_rules"] == []
+    unhealthy = {u["rule"]: u for u in full["unhealthy_rules"]}
+    assert set(unhealthy) == {u["rule"] for u in truth["unhealthy_rules"]}
+    for want in truth["unhealthy_rules"]:
+        assert unhealthy[want["rule"]]["health"] == want["health"]
+        assert want["error_contains"] in unhealthy[want["rule"]]["last_error"]
+    watchdog = _by_key(full["always_firing"], "rule")
+    assert set(watchdog) == set(truth["always_firing"])
+    assert all(w["ok"] and w["firing_share"] > 0.99 for w in watchdog.values())
+
+
+def test_cofiring_pairs(full, lab):
+    want = {(p["a"], p["b"]): p for p in lab["truth"]["cofiring_pairs"]}
+    got = {(p["a"], p["b"]): p for p in full["cofiring"] if p["id"] == "cofiring.overlap"}
+    assert set(got) == set(want)
+    for pair, w in want.items():
+        assert got[pair]["overlap_score"] == pytest.approx(w["score"], abs=0.01)
+        assert got[pair]["together"] == w["together"]
+    designed = {tuple(p) for p in lab["truth"]["designed_pairs"]}
+    assert {(c["first"], c["then"]) for c in full["cascades"]} == designed
+
+
+def test_recommendations_have_reasons(full, lab):
+    recs = full["recommendations"]
+    assert recs and all(r["reason"] and r["action"] for r in recs)
+    ids = {(r["id"], r["rule"]) for r in recs}
+    flappy = [n for n, r in lab["truth"]["rules"].items() if r["flapping_instances"]]
+    assert flappy and all(("advice.keep_firing_for", n) in ids for n in flappy)
+    assert all(("advice.dead_rule", n) in ids for n in lab["truth"]["dead_rules"])
+
+
+def test_window_edges_cut_episodes(lab):
+    """A window starting and ending inside episodes: truncated at the start, open at the end."""
+    truth = lab["truth"]
+    long_runs = [(i, e) for i in truth["instances"] for e in i["episodes"]
+                 if e["resolved_at"] and e["resolved_at"] - e["fired_at"] > 4 * 3600 and not e["truncated"]]
+    assert len(long_runs) >= 2, "the lab history has long episodes to cut"
+    (first_inst, first), (last_inst, last) = long_runs[0], long_runs[-1]
+    start = first["fired_at"] + 3600.5
+    end = last["fired_at"] + 1800.5
+    result = run_module("alert_frequency", {"prometheus_url": lab["url"], "start": str(start), "end": str(end)})
+    assert not result.get("failed"), result.get("msg")
+    mine = _by_key(result["instances"])
+    head = [e for e in mine[first_inst["key"]]["history"] if e["fired"]][0]
+    assert head["truncated"] and head["active_at"] == first["active_at"]
+    assert abs(head["firing_seconds"] - (first["resolved_at"] - start)) <= truth["interval_seconds"]
+    tail = [e for e in mine[last_inst["key"]]["history"] if e["fired"]][-1]
+    assert tail["open"] and tail["resolved_at"] is None
+    assert tail["fired_at"] == pytest.approx(last["fired_at"], abs=1e-3)
+    # Episodes wholly inside the shorter window are still counted exactly.
+    inside = sum(1 for i in truth["instances"] for e in i["episodes"] if e["fired_at"] > start and e["fired_at"] <= end)
+    cut = sum(1 for i in truth["instances"] for e in i["episodes"]
+              if e["fired_at"] <= start and (e["resolved_at"] is None or e["resolved_at"] > start + truth["interval_seconds"]))
+    assert result["summary"]["episodes"] == inside + cut
+
+
+def test_selector_limits_rules_and_dead_rules(lab):
+    result = run_module("alert_frequency", {
+        "prometheus_url": lab["url"], "start": str(lab["start"]), "end": str(lab["end"]),
+        "selector": 'alertname="QueueBacklog"', "include_episodes": False})
+    assert not result.get("failed"), result.get("msg")
+    assert [r["rule"] for r in result["rules"]] == ["QueueBacklog"]
+    assert result["rules"][0]["episodes"] == lab["truth"]["rules"]["QueueBacklog"]["episodes"]
+    assert result["dead_rules"] == [] and "history" not in result["instances"][0]
+
+
+def test_empty_history_warns_and_lists_dead_rules(lab):
+    end = lab["start"] - 86400
+    result = run_module("alert_frequency", {"prometheus_url": lab["url"], "end": str(end), "window": "2d"})
+    assert not result.get("failed"), result.get("msg")
+    assert result["summary"]["episodes"] == 0
+    assert any("no ALERTS samples" in w for w in result.get("warnings", []))
+    listed = set(lab["truth"]["rules"]) - set(lab["truth"]["always_firing"])
+    assert {d["rule"] for d in result["dead_rules"]} == listed
+    assert not result["always_firing"][0]["ok"]
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def _assert_clean_failure(result, *needles):
+    assert result.get("failed") is True, result
+    for needle in needles:
+        assert needle in result["msg"], result["msg"]
+    assert "Traceback" not in result["_stdout"] + result["_stderr"]
+    # ansible-core fills `exception` with a placeholder when a module gives none: no real traceback.
+    assert "Traceback" not in str(result.get("exception", ""))
+
+
+def test_window_too_large(lab):
+    result = run_module("alert_frequency", {"prometheus_url": lab["url"], "window": "91d"})
+    _assert_clean_failure(result, "window", "90 days")
+    assert result["error_kind"] == "invalid"
+
+
+def test_bad_selector_syntax(lab):
+    _assert_clean_failure(run_module("alert_frequency", {"prometheus_url": lab["url"], "selector": "severity=critical"}),
+                          "selector")
+
+
+def test_selector_rejected_by_prometheus(lab):
+    # Python's re accepts a lookahead; Prometheus (RE2) does not: its 400 is named as the selector's fault.
+    result = run_module("alert_frequency", {"prometheus_url": lab["url"], "start": str(lab["start"]), "end": str(lab["end"]),
+                                            "selector": 'alertname=~"(?=Queue).*"'})
+    _assert_clean_failure(result, "selector", "400")
+
+
+def test_prometheus_down():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = run_module("alert_frequency", {"prometheus_url": "http://127.0.0.1:%d" % port, "prometheus_retries": 0})
+    _assert_clean_failure(result, "127.0.0.1:%d" % port)
+    assert result["error_kind"] == "connection"
+
+
+class _Status(BaseHTTPRequestHandler):
+    status = 500
+    body = b'{"status":"error","errorType":"internal","error":"storage exploded"}'
+
+    def do_GET(self):  # noqa: N802 (http.server API)
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("status,kind", [(500, "server"), (503, "server"), (401, "auth"), (403, "forbidden"), (404, "not_found")])
+def test_http_errors_are_clear(status, kind):
+    handler = type("Handler", (_Status,), {"status": status})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = run_module("alert_frequency", {"prometheus_url": "http://127.0.0.1:%d" % server.server_port,
+                                                "prometheus_retries": 1})
+    finally:
+        server.shutdown()
+        server.server_close()
+    _assert_clean_failure(result, str(status))
+    assert result["error_kind"] == kind and result["status"] == status
+
+
+def test_target_playbook(lab, tmp_path):
+    """The role-shaped target (tasks/main.yml with asserts), as a user's playbook would call the module."""
+    truth = lab["truth"]
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False,
+                                     "tasks": [{"ansible.builtin.include_role": {"name": str(TARGET_DIR)}}]}]))
+    result = run_playbook(playbook, extra_vars={
+        "af_url": lab["url"], "af_start": str(lab["start"]), "af_end": str(lab["end"]),
+        "af_episodes": truth["totals"]["episodes"], "af_dead": sorted(truth["dead_rules"]),
+        "af_flappy": sorted(n for n, r in truth["rules"].items() if r["flapping_instances"]),
+    })
+    assert result["rc"] == 0, result["stdout"][-4000:] + result["stderr"][-2000:]
+    assert "failed=0" in result["stdout"]
