@@ -1,0 +1,409 @@
+"""sre.toolkit.k8s_health against the lab: every seeded problem found with the right severity and
+evidence, nothing on the healthy workloads, least privilege, 403, API server down, slow server."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import socket
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.integration.ansible import run_module, run_playbook
+
+REPO = Path(__file__).resolve().parents[2]
+TARGET_DIR = Path(__file__).parent / "targets" / "k8s_health"
+CLUSTERROLE = REPO / "docs" / "k8s-health-readonly-clusterrole.yml"
+# Wide windows: the lab may have been up for hours, and recency is unit-tested separately.
+WIDE = {"max_findings_per_check": 1000, "restart_window_minutes": 100000, "event_window_minutes": 100000}
+
+SCENARIOS = {
+    # scenario -> (finding id, severity)
+    "CrashLoopBackOff": ("pod.crashloop", "critical"),
+    "ImagePullBackOff": ("pod.image_pull", "critical"),
+    "ErrImagePull": ("pod.image_pull", "critical"),
+    "CreateContainerConfigError": ("pod.config_error", "critical"),
+    "OOMKilled": ("pod.oomkilled", "warning"),
+    "HighRestarts": ("pod.restarts", "critical"),
+    "Evicted": ("pod.evicted", "warning"),
+    "Unschedulable": ("pod.unschedulable", "warning"),
+}
+NODE_PROBLEMS = {"NotReady": ("node.not_ready", "critical"), "MemoryPressure": ("node.memory_pressure", "warning"),
+                 "Cordoned": ("node.cordoned", "warning")}
+RBAC_ISSUES = {"cluster-admin-binding": "rbac.cluster_admin", "wildcard": "rbac.wildcard", "secrets-read": "rbac.secret_read",
+               "pods-exec": "rbac.exec", "broad-subject": "rbac.public_binding"}
+
+
+@pytest.fixture(scope="module")
+def ca_env():
+    """requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a session's CA bundle (psf/requests#3829),
+    so the lab's own CA is ignored when they are set; unset them until _http.py passes verify per request."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            patch.delenv(name, raising=False)
+        yield
+
+
+@pytest.fixture(scope="module")
+def lab(lab_k8s, ca_env):
+    truth = json.loads(Path(lab_k8s["ground_truth"]).read_text())
+    return {"kubeconfig": lab_k8s["kubeconfig"], "context": lab_k8s.get("context"), "kubectl": lab_k8s["kubectl"],
+            "server": lab_k8s["server"], "truth": truth}
+
+
+def kubectl(lab, *args, stdin=None):
+    cmd = [lab["kubectl"], "--kubeconfig", lab["kubeconfig"]] + list(args)
+    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, "%s: %s" % (" ".join(args), proc.stderr)
+    return proc.stdout
+
+
+def health(lab, **args):
+    base = {"kubeconfig": lab["kubeconfig"], "context": lab["context"], "thresholds": dict(WIDE)}
+    base.update(args)
+    result = run_module("k8s_health", base)
+    assert "Traceback" not in result["_stdout"] + result["_stderr"]
+    return result
+
+
+@pytest.fixture(scope="module")
+def full(lab):
+    result = health(lab)
+    assert not result.get("failed"), result.get("msg")
+    return result
+
+
+def by_object(result):
+    index = {}
+    for item in result["findings"]:
+        index.setdefault((item["kind"], item["namespace"], item["name"]), []).append(item)
+    return index
+
+
+def pod_findings(result, namespace, pod_name, owner):
+    """Findings of a seeded pod; a Deployment's pod may have been replaced since up(), so fall back to its owner."""
+    index = by_object(result)
+    found = index.get(("Pod", namespace, pod_name))
+    if found or not owner or not owner.startswith("Deployment/"):
+        return found or []
+    prefix = owner.split("/", 1)[1] + "-"
+    return [f for (kind, ns, name), items in index.items() if kind == "Pod" and ns == namespace and name.startswith(prefix) for f in items]
+
+
+def test_complete_and_fast_on_the_lab(full):
+    assert full["summary"]["complete"] is True, full["summary"]["coverage_gaps"]
+    statuses = {c["id"]: c["status"] for c in full["checks"]}
+    assert statuses["apiserver.readyz"] == "ok" and statuses["apiserver.livez"] == "ok"
+    assert statuses["controlplane.leader_leases"] == "ok"
+    assert full["inventory"]["server_version"] == "v1.36.4"
+    # paged reads: one request per page plus the probes/gets; pages never above what the data needs
+    assert full["api_calls"]["pages"] >= 18 and full["api_calls"]["requests"] < 60
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_every_seeded_pod_problem_is_found_with_its_evidence(lab, full, scenario):
+    seeded = [p for p in lab["truth"]["pods"] if p["scenario"] == scenario]
+    assert seeded, "the lab seeds %s" % scenario
+    fid, severity = SCENARIOS[scenario]
+    for pod in seeded:
+        found = [f for f in pod_findings(full, pod["namespace"], pod["name"], pod.get("owner")) if f["id"] == fid]
+        assert found, "%s/%s (%s) not reported as %s" % (pod["namespace"], pod["name"], scenario, fid)
+        item = found[0]
+        assert item["severity"] == severity, item
+        ev = item["evidence"]
+        if pod.get("container") and "container" in ev:
+            assert ev["container"] == pod["container"]
+        if pod["last_terminated_reason"]:
+            assert ev["last_reason"] == pod["last_terminated_reason"] and ev["last_exit_code"] == pod["last_exit_code"]
+        if pod["waiting_reason"] and fid in ("pod.image_pull", "pod.config_error"):
+            assert ev["state"] == pod["waiting_reason"]
+        if pod["min_restart_count"]:
+            assert ev["restarts"] >= pod["min_restart_count"]
+        if pod["unschedulable_reason"]:
+            assert ev["reason"] == pod["unschedulable_reason"] and "nodes are available" in ev["message"]
+        if pod["status_reason"]:
+            assert ev["reason"] == pod["status_reason"]
+
+
+def test_config_error_names_the_missing_secret(lab, full):
+    pod = [p for p in lab["truth"]["pods"] if p["scenario"] == "CreateContainerConfigError"][0]
+    item = [f for f in pod_findings(full, pod["namespace"], pod["name"], pod["owner"]) if f["id"] == "pod.config_error"][0]
+    assert "not found" in item["evidence"]["message"]
+
+
+def test_every_node_problem_and_nothing_on_healthy_nodes(lab, full):
+    index = by_object(full)
+    for node in lab["truth"]["nodes"]:
+        found = index.get(("Node", "", node["name"]), [])
+        if node["problem"] is None:
+            assert found == [], found
+            continue
+        fid, severity = NODE_PROBLEMS[node["problem"]]
+        match = [f for f in found if f["id"] == fid]
+        assert match and match[0]["severity"] == severity, (node, found)
+        if fid != "node.cordoned":
+            assert match[0]["evidence"]["since"] and match[0]["evidence"]["status"] in ("True", "False", "Unknown")
+
+
+def test_workload_availability_and_pdb_findings(lab, full):
+    index = by_object(full)
+    for wl in lab["truth"]["workloads"]:
+        found = {f["id"] for f in index.get((wl["kind"], wl["namespace"], wl["name"]), [])}
+        if wl["ready_replicas"] < wl["replicas"] and wl["namespace"] == "lab-broken":
+            assert "workload.unavailable" in found, wl
+        if wl["pdb"] is None and wl["replicas"] >= 2:
+            assert "audit.no_pdb" in found, wl
+        if wl["pdb"] is not None:
+            assert "audit.no_pdb" not in found, wl
+    for pdb in lab["truth"]["pdbs"]:
+        found = {f["id"] for f in index.get(("PodDisruptionBudget", pdb["namespace"], pdb["name"]), [])}
+        assert ("pdb.blocks_disruption" in found) == (pdb["disruptions_allowed"] == 0), pdb
+
+
+def test_every_audited_container_matches_the_ground_truth(lab, full):
+    index = by_object(full)
+    rules = [("requests", "audit.missing_requests"), ("limits", "audit.missing_memory_limit"),
+             ("liveness_probe", "audit.missing_liveness_probe"), ("readiness_probe", "audit.missing_readiness_probe")]
+    for row in lab["truth"]["containers"]:
+        kind, name = row["workload"].split("/", 1)
+        findings = index.get((kind, row["namespace"], name), [])
+
+        def names(fid):
+            return {c.split(" ")[0] for f in findings if f["id"] == fid for c in f["evidence"].get("containers", [])}
+
+        for field, fid in rules:
+            assert (row["container"] in names(fid)) == (not row[field]), (row, fid)
+        assert (row["container"] in names("audit.privileged")) == row["privileged"], row
+        root = names("audit.may_run_as_root") | names("audit.runs_as_root")
+        assert (row["container"] in root) == (not row["run_as_non_root"]), row
+        host = [f["evidence"]["host_namespaces"] for f in findings if f["id"] == "audit.host_namespace"]
+        assert ("hostNetwork" in sum(host, [])) == row["host_network"] and ("hostPID" in sum(host, [])) == row["host_pid"], row
+
+
+def test_quotas_rbac_and_network_policies(lab, full):
+    index = by_object(full)
+    for quota in lab["truth"]["resource_quotas"]:
+        found = {f["evidence"]["resource"] for f in index.get(("ResourceQuota", quota["namespace"], quota["name"]), [])}
+        assert found == set(quota["near_full"]), quota
+    for grant in lab["truth"]["rbac"]:
+        found = {f["id"] for f in index.get((grant["kind"], grant.get("namespace", ""), grant["name"]), [])}
+        assert RBAC_ISSUES[grant["issue"]] in found, (grant, found)
+        item = [f for f in index[(grant["kind"], grant.get("namespace", ""), grant["name"])] if f["id"] == RBAC_ISSUES[grant["issue"]]][0]
+        assert item["evidence"]["subjects"] == sorted(grant["subjects"]) and item["evidence"]["role"] == grant["role"]
+    for ns in lab["truth"]["namespaces"]:
+        flagged = ("Namespace", "", ns["name"]) in index and any(
+            f["id"] == "audit.no_network_policy" for f in index[("Namespace", "", ns["name"])])
+        has_workloads = any(w["namespace"] == ns["name"] for w in lab["truth"]["workloads"])
+        assert flagged == (has_workloads and not ns["network_policies"]), ns
+
+
+def test_warning_events_with_either_time_field(lab, full):
+    live = json.loads(kubectl(lab, "get", "events", "-A", "--field-selector", "type=Warning", "-o", "json"))["items"]
+    present = {(e["metadata"]["namespace"], e["metadata"]["name"]) for e in live}
+    seeded = [e for e in lab["truth"]["events"] if (e["namespace"], e["name"]) in present]
+    assert seeded, "no seeded event is still stored (event TTL): cannot judge"
+    assert any(not e["has_last_timestamp"] for e in seeded) or len(seeded) < len(lab["truth"]["events"])
+    index = by_object(full)
+    for event in seeded:
+        kind, name = event["regarding"].split("/", 1)
+        found = [f for f in index.get((kind, event["namespace"], name), []) if f["id"].startswith("event.")
+                 and f["evidence"]["reason"] == event["reason"]]
+        assert found, event
+        expected = event["series_count"] or event["count"] or 1
+        assert found[0]["evidence"]["count"] >= expected and found[0]["evidence"]["last_seen"], (event, found[0])
+
+
+def test_nothing_on_the_healthy_workloads(lab, full):
+    healthy_pdbs = {p["name"] for p in lab["truth"]["pdbs"] if p["namespace"] == "lab-healthy" and p["disruptions_allowed"] == 0}
+    extra = [f for f in full["findings"] if f["namespace"] == "lab-healthy"
+             and not (f["kind"] == "PodDisruptionBudget" and f["name"] in healthy_pdbs)]
+    assert extra == []
+    assert not [f for f in full["findings"] if f["kind"] == "Namespace" and f["name"] == "lab-healthy"]
+
+
+def test_healthy_namespace_gate_passes_strictly(lab):
+    # namespaced checks only: nodes and cluster-wide RBAC have their own seeded problems
+    namespaced = ["pods.containers", "pods.scheduling", "pods.lifecycle", "workloads.rollouts", "workloads.jobs",
+                  "workloads.disruption_budgets", "events.warnings", "audit.pod_specs", "audit.network_policies",
+                  "audit.quotas", "audit.pdb_coverage"]
+    result = health(lab, namespaces=["lab-healthy"], checks=namespaced, fail_on="info",
+                    severity_overrides={"pdb.blocks_disruption": "off"})
+    assert not result.get("failed"), result.get("msg")
+    assert result["findings"] == [] and result["summary"]["gate"] == []
+    assert [c["suppressed"] for c in result["checks"] if c["id"] == "workloads.disruption_budgets"] == [1]
+
+
+def test_gate_fails_with_the_full_result(lab):
+    result = health(lab, namespaces=["lab-broken"], groups=["pods"], fail_on="critical", min_score=99)
+    assert result["failed"] and "gate failed" in result["msg"]
+    assert len(result["summary"]["gate"]) == 2
+    assert {f["namespace"] for f in result["findings"]} == {"lab-broken"}
+
+
+@pytest.mark.parametrize("args,fragment", [
+    ({"thresholds": {"restarts": 3}}, "thresholds: unknown key"),
+    ({"groups": ["pods", "nope"]}, "groups"),
+    ({"checks": ["pods.everything"]}, "checks: unknown check id"),
+    ({"severity_overrides": {"pod.crashloop": "fatal"}}, "severity_overrides.pod.crashloop"),
+    ({"min_score": 120}, "min_score"),
+    ({"src": ["/nonexistent/manifests"]}, "src: /nonexistent/manifests does not exist"),
+])
+def test_bad_input_names_the_option(lab, args, fragment):
+    result = health(lab, **args)
+    assert result["failed"] and fragment in result["msg"], result["msg"]
+
+
+def test_manifest_files_use_the_same_audit(tmp_path):
+    seed = REPO / "tests" / "lab" / "k8s" / "seed"
+    result = run_module("k8s_health", {"src": [str(seed / "40-audit.yaml"), str(seed / "60-rbac.yaml")], "fail_on": "critical"})
+    assert result["failed"] and "gate failed" in result["msg"]
+    found = {(f["id"], f["name"]) for f in result["findings"]}
+    assert ("audit.privileged", "host-debugger") in found and ("rbac.cluster_admin", "lab-ci-deployer-admin") in found
+    assert all(f["evidence"]["file"].endswith(".yaml") for f in result["findings"] if f["kind"] != "Namespace")
+    assert result["api_calls"] == {}
+    healthy = run_module("k8s_health", {"src": [str(seed / "20-healthy.yaml")], "fail_on": "warning",
+                                        "severity_overrides": {"pdb.blocks_disruption": "info"}})
+    assert not healthy.get("failed"), healthy.get("msg")
+
+
+# ---- least privilege, 403, API server down, slow server ------------------------------------
+
+@pytest.fixture()
+def service_account(lab):
+    """A ServiceAccount in a namespace of its own, bound to a (test-named copy of a) ClusterRole."""
+    suffix = os.urandom(3).hex()
+    ns, names = "kh-it-%s" % suffix, []
+
+    def make(rules_filter=None):
+        role = yaml.safe_load(CLUSTERROLE.read_text())
+        role = copy.deepcopy(role)
+        role["metadata"]["name"] = "kh-it-%s-%d" % (suffix, len(names))
+        if rules_filter:
+            role["rules"] = [r for r in (rules_filter(rule) for rule in role["rules"]) if r]
+        binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                   "metadata": {"name": role["metadata"]["name"]},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role["metadata"]["name"]},
+                   "subjects": [{"kind": "ServiceAccount", "name": "health", "namespace": ns}]}
+        names.append(role["metadata"]["name"])
+        kubectl(lab, "apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": [role, binding]}))
+        token = kubectl(lab, "create", "token", "health", "-n", ns, "--duration", "1h").strip()
+        ca = yaml.safe_load(Path(lab["kubeconfig"]).read_text())["clusters"][0]["cluster"]["certificate-authority"]
+        return {"host": lab["server"], "api_key": token, "ca_cert": ca}
+
+    kubectl(lab, "create", "namespace", ns)
+    kubectl(lab, "create", "serviceaccount", "health", "-n", ns)
+    try:
+        yield make
+    finally:
+        for name in names:
+            kubectl(lab, "delete", "clusterrolebinding,clusterrole", name, "--ignore-not-found")
+        kubectl(lab, "delete", "namespace", ns, "--wait=false")
+
+
+def test_least_privilege_clusterrole_is_enough(lab, service_account):
+    auth = service_account()
+    result = run_module("k8s_health", dict(auth, thresholds=WIDE))
+    assert not result.get("failed"), result.get("msg")
+    assert result["summary"]["complete"] is True, result["summary"]["coverage_gaps"]
+    assert auth["api_key"] not in result["_stdout"] + result["_stderr"]
+    assert any(f["id"] == "pod.crashloop" for f in result["findings"])
+
+
+def test_forbidden_lists_are_coverage_gaps_never_healthy(lab, service_account):
+    def drop_rbac_and_nodes(rule):
+        if "rbac.authorization.k8s.io" in rule.get("apiGroups", []):
+            return None
+        return dict(rule, resources=[r for r in rule["resources"] if r != "nodes"]) if "resources" in rule else rule
+    auth = service_account(drop_rbac_and_nodes)
+    result = run_module("k8s_health", dict(auth, thresholds=WIDE))
+    assert not result.get("failed"), result.get("msg")
+    statuses = {c["id"]: c for c in result["checks"]}
+    for cid in ("audit.rbac", "nodes.conditions", "nodes.scheduling", "versions.kubelet"):
+        assert statuses[cid]["status"] == "forbidden", statuses[cid]
+        assert "403" in statuses[cid]["reason"] or "forbidden" in statuses[cid]["reason"].lower()
+    assert result["summary"]["complete"] is False and "audit.rbac" in result["summary"]["coverage_gaps"]
+    assert any("not covered" in w and "audit.rbac" in w for w in result.get("warnings", [])), result.get("warnings")
+    assert not [f for f in result["findings"] if f["check"] in ("audit.rbac", "nodes.conditions")]
+    assert statuses["pods.containers"]["status"] == "findings"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_api_server_down_is_a_clear_error():
+    result = run_module("k8s_health", {"host": "https://127.0.0.1:%d" % free_port(), "api_key": "x", "validate_certs": False,
+                                       "api_retries": 0, "api_timeout": 3})
+    assert result["failed"] and result["error_kind"] == "connection", result
+    assert result["msg"].startswith("cannot reach the Kubernetes API server")
+    assert "Traceback" not in result["_stdout"] + result["_stderr"]
+
+
+class StallingApi(BaseHTTPRequestHandler):
+    """Answers /version, /livez, /readyz at once and stalls on everything else (a wedged server)."""
+    release = threading.Event()
+
+    def do_GET(self):  # noqa: N802 (http.server API)
+        path = self.path.split("?")[0]
+        if path in ("/version", "/livez", "/readyz"):
+            body = json.dumps({"gitVersion": "v1.36.4"}) if path == "/version" else "[+]ping ok\nok"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json" if path == "/version" else "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+            return
+        self.release.wait(30)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def stalling_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), StallingApi)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield "http://127.0.0.1:%d" % server.server_address[1]
+    finally:
+        StallingApi.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+def test_slow_server_gives_a_partial_result_that_says_what_is_missing(stalling_server):
+    result = run_module("k8s_health", {"host": stalling_server, "api_key": "x", "api_retries": 0, "api_timeout": 1,
+                                       "api_deadline": 8})
+    assert not result.get("failed"), result.get("msg")
+    statuses = {c["id"]: c for c in result["checks"]}
+    assert statuses["apiserver.version"]["status"] == "ok" and statuses["apiserver.readyz"]["status"] == "ok"
+    for cid in ("nodes.conditions", "pods.containers", "audit.rbac"):
+        assert statuses[cid]["status"] == "unavailable", statuses[cid]
+        assert any(word in statuses[cid]["reason"] for word in ("timed out", "timeout", "deadline")), statuses[cid]["reason"]
+    assert result["summary"]["complete"] is False and result["findings"] == []
+    assert result["duration_seconds"] < 30
+
+
+def test_stalled_version_is_a_timeout_error(stalling_server):
+    # a server that stalls on the first call cannot be judged at all: a clear timeout error
+    result = run_module("k8s_health", {"host": stalling_server + "/stall", "api_key": "x", "api_retries": 0, "api_timeout": 1})
+    assert result["failed"] and result["error_kind"] == "timeout", result
+    assert "cannot reach the Kubernetes API server" in result["msg"]
+
+
+def test_integration_target_playbook(lab, tmp_path):
+    playbook = tmp_path / "target.yml"
+    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False,
+                                     "tasks": [{"ansible.builtin.include_role": {"name": str(TARGET_DIR)}}]}]))
+    result = run_playbook(playbook, extra_vars={"kh_kubeconfig": lab["kubeconfig"], "kh_context": lab["context"]})
+    assert result["rc"] == 0, result["stdout"][-4000:] + result["stderr"][-2000:]
+    assert "failed=0" in result["stdout"]
