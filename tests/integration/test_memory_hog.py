@@ -44,6 +44,14 @@ def alive(record):
     return stat is not None and stat[0] == record["start_ticks"]
 
 
+def zombie_wait_status(record):
+    """How a not-yet-reaped process ended (field 52 of /proc/<pid>/stat, in waitpid's status format)."""
+    text = Path("/proc/%d/stat" % record["pid"]).read_text()
+    fields = text.rpartition(")")[2].split()
+    assert fields[0] == "Z" and int(fields[19]) == record["start_ticks"]
+    return int(fields[49])
+
+
 def rss(pid):
     try:
         for line in Path("/proc/%d/status" % pid).read_text().splitlines():
@@ -193,7 +201,7 @@ def test_sigkill_of_ansible_playbook_leaves_no_process(tmp_path):
 
 
 def test_hog_ends_at_its_hard_timeout_even_when_nobody_watches(tmp_path):
-    """Freeze the module, SIGKILL ansible-playbook: only the stressor's own alarm can end it."""
+    """Freeze the module, SIGKILL ansible-playbook: nobody can stop the hog, it must end by itself."""
     state = tmp_path / "state"
     state_file = state / "memory-hog.json"
     proc = start_playbook(tmp_path, {"size": "300Mi", "duration": 4, "timeout_margin": 3, "state_dir": str(state)})
@@ -210,8 +218,11 @@ def test_hog_ends_at_its_hard_timeout_even_when_nobody_watches(tmp_path):
         assert all(alive(h) for h in hog), "the hog must still run while its module is frozen"
         assert wait_for(lambda: not any(alive(h) for h in hog), timeout=15)
         ended = time.monotonic() - started
-        # Allocation took a moment before `started`; the alarm is duration + margin = 7 s from the stressor's start.
-        assert 2.5 <= ended <= 7 + 1.5, ended
+        # The alarm is duration + margin = 7 s from the stressor's own start, a moment before `started`.
+        assert 1.0 <= ended <= 7 + 1.5, ended
+        # Its frozen parent cannot reap it, so the zombie still tells how it ended: exit 0, by itself at its
+        # duration (the alarm at duration + margin is the backstop, tested in the stressor's unit tests).
+        assert zombie_wait_status(record) == 0
     finally:
         if module and alive(module):
             os.kill(module["pid"], signal.SIGKILL)
