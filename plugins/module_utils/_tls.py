@@ -108,7 +108,7 @@ class Connection:
             if len(self.buffer) > limit:
                 raise TLSProbeError("starttls", "bad_reply", "reply line too long")
             self._fill()
-        line, _, self.buffer = self.buffer.partition(b"\n")
+        line, _newline, self.buffer = self.buffer.partition(b"\n")
         return line.rstrip(b"\r").decode("latin-1")
 
     def read_until(self, marker, limit=65536):
@@ -116,7 +116,7 @@ class Connection:
             if len(self.buffer) > limit:
                 raise TLSProbeError("proxy", "bad_reply", "proxy reply too long")
             self._fill()
-        head, _, self.buffer = self.buffer.partition(marker)
+        head, _marker, self.buffer = self.buffer.partition(marker)
         return head
 
 

@@ -25,7 +25,7 @@ description:
   - Only reads. Runs on any host with Python and the C(cryptography) library; the C(kubernetes) library is needed
     only with O(secrets).
 author:
-  - sre.toolkit contributors
+  - sre.toolkit maintainers (@sre-toolkit)
 extends_documentation_fragment:
   - sre.toolkit._k8s_auth
   - sre.toolkit._attributes
@@ -234,7 +234,7 @@ endpoints:
   elements: dict
   contains:
     id:
-      description: O(endpoints[].name), or V(host:port).
+      description: The C(name) given in O(endpoints), or V(host:port).
       type: str
     host:
       description: Host connected to.
@@ -398,7 +398,7 @@ def argument_spec():
         paths=dict(type="list", elements="raw", default=[]),
         passphrase=dict(type="str", no_log=True),
         include_hidden=dict(type="bool", default=False),
-        secrets=dict(type="dict", options=dict(
+        secrets=dict(type="dict", no_log=False, options=dict(
             namespaces=dict(type="list", elements="str", default=[]),
             label_selector=dict(type="str"),
             types=dict(type="list", elements="str", default=[]),

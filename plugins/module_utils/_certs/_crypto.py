@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+__all__ = ("x509", "InvalidSignature", "hashes", "serialization", "dsa", "ec", "ed448", "ed25519", "rsa", "pkcs12",
+           "ExtensionOID", "NameOID", "verification", "HAS_CRYPTOGRAPHY", "CRYPTOGRAPHY_ERROR")
+
 try:
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature

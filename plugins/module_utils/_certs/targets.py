@@ -34,7 +34,7 @@ def _split_host_port(text):
         if parse_ip(text) is None:
             raise SpecError("%r: write IPv6 addresses as [address]:port" % text)
         return text, None
-    host, _, port = text.partition(":")
+    host, _colon, port = text.partition(":")
     return host, port or None
 
 
@@ -57,8 +57,8 @@ def parse_endpoint(spec, default_starttls=None):
     elif isinstance(spec, dict):
         unknown = sorted(set(spec) - set(ENDPOINT_KEYS))
         if unknown:
-            raise SpecError("endpoint %r: unknown keys %s (allowed: %s)" % (spec.get("name") or spec.get("host"), ", ".join(unknown),
-                                                                           ", ".join(ENDPOINT_KEYS)))
+            raise SpecError("endpoint %r: unknown keys %s (allowed: %s)" % (
+                spec.get("name") or spec.get("host"), ", ".join(unknown), ", ".join(ENDPOINT_KEYS)))
         spec_dict = dict(spec)
         host = str(spec_dict.get("host") or "")
         if host and spec_dict.get("port") in (None, "") and (":" in host and not parse_ip(host)):
