@@ -407,3 +407,30 @@ def test_integration_target_playbook(lab, tmp_path):
     result = run_playbook(playbook, extra_vars={"kh_kubeconfig": lab["kubeconfig"], "kh_context": lab["context"]})
     assert result["rc"] == 0, result["stdout"][-4000:] + result["stderr"][-2000:]
     assert "failed=0" in result["stdout"]
+
+
+def test_role_runs_one_cluster_per_inventory_host(lab, tmp_path):
+    """sre.toolkit.health with one inventory host per cluster: each host has its own gate and report."""
+    namespaced = ["pods.containers", "pods.scheduling", "pods.lifecycle", "workloads.rollouts", "workloads.disruption_budgets"]
+    inventory = tmp_path / "clusters.yml"
+    common = {"ansible_connection": "local", "ansible_python_interpreter": __import__("sys").executable,
+              "rh_kubeconfig": lab["kubeconfig"], "rh_context": lab["context"], "rh_checks": namespaced,
+              "rh_report_dir": str(tmp_path / "reports")}
+    inventory.write_text(yaml.safe_dump({"clusters": {"hosts": {
+        "shop-healthy": dict(common, rh_namespaces=["lab-healthy"], rh_fail_on="info"),
+        "shop-broken": dict(common, rh_namespaces=["lab-broken"], rh_fail_on="critical"),
+    }}}))
+    playbook = tmp_path / "role.yml"
+    playbook.write_text(json.dumps([{"hosts": "clusters", "gather_facts": False,
+                                     "tasks": [{"ansible.builtin.include_tasks": str(REPO / "tests/integration/targets/role_health/tasks/main.yml")}]}]))
+    result = run_playbook(playbook, inventory=inventory)
+    out = result["stdout"]
+    assert result["rc"] != 0, out[-3000:]
+    assert "Traceback" not in out + result["stderr"]
+    recap = {line.split(":")[0].strip(): line for line in out.splitlines() if line.startswith(("shop-healthy", "shop-broken")) and "ok=" in line}
+    assert "failed=0" in recap["shop-healthy"] and "failed=1" in recap["shop-broken"], recap
+    assert "findings at or above critical" in out
+    reports = sorted(p.name for p in (tmp_path / "reports").iterdir())
+    assert reports == ["shop-broken.json", "shop-healthy.json"]
+    broken = json.loads((tmp_path / "reports" / "shop-broken.json").read_text())
+    assert broken["summary"]["counts"]["critical"] > 0 and broken["summary"]["gate"]
