@@ -72,9 +72,15 @@ tier_lint() {
 }
 
 lab_up() {
-  if [ "$STARTED_LAB" = 0 ]; then
-    python tests/lab/lab.py up || return 1
+  # A lab that was already up (a developer's) is used and left running.
+  if [ "$STARTED_LAB" = 0 ] && [ "${LAB_CHECKED:-0}" = 0 ]; then
+    LAB_CHECKED=1
+    if python tests/lab/lab.py status 2>/dev/null | python -c 'import json,sys; s=json.load(sys.stdin); sys.exit(0 if all(c.get("running") for c in s.values()) else 1)'; then
+      echo "using the lab that is already up"
+      return 0
+    fi
     STARTED_LAB=1
+    python tests/lab/lab.py up || return 1
   fi
 }
 
