@@ -114,7 +114,7 @@ options:
       - V(percent) picks ceil(eligible x O(percent) / 100) pods. It rounds up, so any percent above 0 picks at least
         one pod when one is eligible.
       - Victims are sampled without replacement. O(max_per_owner), O(min_ready_replicas) and the budgets can leave
-        fewer victims than asked for. Each pod that is left out is listed in RV(skipped) with its reason.
+        fewer victims than asked for. Each pod that is left out is listed in RV(skipped_pods) with its reason.
     type: str
     choices: [one, fixed, percent, all]
     default: one
@@ -388,7 +388,7 @@ victims:
     event:
       description: Name of the Event written on the owner.
       type: str
-skipped:
+skipped_pods:
   description:
     - Every other pod that was read, with the first rule it failed, sorted by namespace and name.
     - "Reasons: C(namespace_not_included), C(namespace_excluded), C(protected_namespace), C(namespace_opted_out),

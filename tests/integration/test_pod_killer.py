@@ -217,7 +217,7 @@ def test_randomized_runs_respect_every_safety_rule(lab):
         assert "db" not in per_owner, context  # its PDB allows no disruption
 
         # every skipped pod has its reason
-        reasons = dict((s["name"], s["reason"]) for s in result["skipped"])
+        reasons = dict((s["name"], s["reason"]) for s in result["skipped_pods"])
         for name, reason in reasons.items():
             assert reason in engine.SKIP_REASON_IDS, context
             if name.startswith("quiet-"):
@@ -336,7 +336,7 @@ def test_cooldown_is_recorded_on_the_owner_and_honoured(lab):
     steady(k8s, all_namespaces(lab))
     second = run_module("pod_killer", args)
     assert second["victims"] == [] and second["changed"] is False
-    assert set(s["reason"] for s in second["skipped"]) == {"owner_cooldown"}
+    assert set(s["reason"] for s in second["skipped_pods"]) == {"owner_cooldown"}
 
 
 def test_closed_window_and_failed_gate_change_nothing(lab):

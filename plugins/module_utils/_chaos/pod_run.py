@@ -397,7 +397,7 @@ class PodKillerRun(object):
             "run_id": run_id,
             "seed": plan["seed"],
             "victims": victims,
-            "skipped": skipped,
+            "skipped_pods": skipped,
             "owners": plan["owners"],
             "gate": gate,
             "window": plan["window"],
