@@ -114,6 +114,7 @@ class LabPlan:
         self.root, self.seed, self.now, self.scale = root, seed, now, scale
         self.pki = Pki(seed, now)
         self.listeners: list[Listener] = []
+        self._key_files: dict = {}
         self.endpoints: list[Endpoint] = []
         self.certs_dir = root / "certs"
         self.ca_bundle = _write(self.certs_dir / "ca-bundle.pem", self.pki.root.pem)
@@ -252,10 +253,12 @@ class LabPlan:
 
     def _scale(self) -> None:
         p = self.pki
+        scale_key = p.keys.ec("scale")
         for i in range(SCALE_ENDPOINTS):
             days = -30 + (i * 430) // (SCALE_ENDPOINTS - 1)
             ident = f"scale_{i:03d}"
-            leaf = p.leaf(ident, f"scale-{i:03d}.{LAB_DOMAIN}", days=(min(days, 0) - 365, days))
+            # one key for all: 500 derivations and key files would only slow `up` down
+            leaf = p.leaf(ident, f"scale-{i:03d}.{LAB_DOMAIN}", days=(min(days, 0) - 365, days), key=scale_key)
             expired = days <= 0
             self.listeners.append(Listener(ident, chain=[leaf, p.inter], lazy=True))
             self.endpoints.append(Endpoint(ident, ident, [leaf, p.inter], sni=f"scale-{i:03d}.{LAB_DOMAIN}",
@@ -266,7 +269,10 @@ class LabPlan:
 
     def _chain_files(self, name: str, chain: list) -> dict:
         cert = _write(self.certs_dir / "servers" / f"{name}.chain.pem", b"".join(c.pem for c in chain))
-        key = _write(self.certs_dir / "servers" / f"{name}.key", chain[0].key_pem, 0o600)
+        key_name = self._key_files.get(id(chain[0].key))
+        if key_name is None:
+            key_name = self._key_files[id(chain[0].key)] = str(_write(self.certs_dir / "servers" / f"{name}.key", chain[0].key_pem, 0o600))
+        key = key_name
         return {"cert": str(cert), "key": str(key)}
 
     def server_config(self, ports_file: Path) -> dict:

@@ -7,6 +7,7 @@ fingerprints change with every generation (ECDSA signatures are randomised anywa
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import ipaddress
 from dataclasses import dataclass
@@ -157,8 +158,12 @@ def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=None)
 def describe(cert: x509.Certificate) -> dict:
-    """The ground-truth view of one certificate (schema in README.md)."""
+    """The ground-truth view of one certificate (schema in README.md).
+
+    Cached: the intermediate and the root appear in hundreds of chains at scale. Callers must
+    not mutate the result."""
     try:
         is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
