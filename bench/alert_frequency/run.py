@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark alert_frequency on the lab's scale history (2,000 alert instances x 30 days).
 
 Measured in the same run, each repeated (median of --repeat):
@@ -17,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -102,7 +100,7 @@ def main():
     fetch_s, engine_s, module_s, module_rss, play_s = [], [], [], [], []
     play_rss = 0
     stats = episodes = None
-    for _ in range(args.repeat):
+    for _round in range(args.repeat):
         t0 = time.perf_counter()
         groups, alerts, for_state, stats = fetch(lab["url"], start, end)
         fetch_s.append(time.perf_counter() - t0)
