@@ -35,8 +35,9 @@ SOURCES = [
      ["nodes.conditions", "nodes.scheduling", "versions.kubelet", "versions.kube_proxy"]),
     ("node leases", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", False, LEASE_FIELDS, None,
      "add_node_lease", (), ["nodes.leases"]),
-    ("apiserver leases", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases", False, LEASE_FIELDS,
-     {"labelSelector": "k8s.io/component=kube-apiserver"}, "add_apiserver_lease", (), ["controlplane.apiserver_leases"]),
+    # identity Leases are labelled apiserver.kubernetes.io/identity (k8s.io/component on some builds): filtered in the scan
+    ("kube-system leases", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases", False,
+     LEASE_FIELDS + ["metadata.labels"], None, "add_apiserver_lease", (), ["controlplane.apiserver_leases"]),
     ("apiservices", "/apis/apiregistration.k8s.io/v1/apiservices", False, ["metadata.name", "spec.service", "status.conditions"],
      None, "add_apiservice", (), ["controlplane.apiservices"]),
     ("pods", "/api/v1/pods", True, POD_FIELDS, None, "add_pod", (),

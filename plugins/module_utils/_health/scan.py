@@ -236,6 +236,9 @@ class HealthScan:
         self.emit("controlplane.componentstatuses", [apiserver.judge_componentstatus(item)])
 
     def add_apiserver_lease(self, lease):
+        labels = meta(lease).get("labels") or {}
+        if "kube-apiserver" not in (labels.get("apiserver.kubernetes.io/identity"), labels.get("k8s.io/component")):
+            return
         self.apiserver_instances += 1
         self.ran("controlplane.apiserver_leases", 1)
         self.emit("controlplane.apiserver_leases",
@@ -510,6 +513,9 @@ class HealthScan:
         self._finish_pdb_coverage()
         if self.wants("events.warnings"):
             self.emit("events.warnings", self.events.findings())
+        record = self.checks["controlplane.apiserver_leases"]
+        if record.ran and not self.apiserver_instances:
+            record.reason = "no API server identity Leases (APIServerIdentity off, or hidden by the provider)"
         if self.wants_any("versions.kubelet", "versions.kube_proxy", "versions.control_plane"):
             self._finish_versions()
         cap = self.t["max_findings_per_check"]

@@ -161,3 +161,16 @@ def test_manifest_mode(tmp_path):
     assert ("workload.unavailable", "web") not in found  # no status in a file: never judged
     assert all(f["evidence"].get("file") for f in res["findings"] if f["kind"] != "Namespace")
     assert checks(res)["pods.containers"]["status"] == "skipped"
+
+
+def test_apiserver_identity_leases_are_counted_by_label():
+    scan = fresh_scan()
+    scan.listed(["controlplane.apiserver_leases"])
+    scan.add_apiserver_lease({"metadata": {"name": "kube-scheduler"}, "spec": {"renewTime": ago(5)}})
+    scan.add_apiserver_lease({"metadata": {"name": "apiserver-abc", "labels": {"apiserver.kubernetes.io/identity": "kube-apiserver"}},
+                              "spec": {"holderIdentity": "apiserver-abc_1", "renewTime": ago(5)}})
+    scan.add_apiserver_lease({"metadata": {"name": "apiserver-old", "labels": {"apiserver.kubernetes.io/identity": "kube-apiserver"}},
+                              "spec": {"holderIdentity": "apiserver-old_1", "renewTime": ago(1800)}})
+    res = scan.result()
+    assert res["inventory"]["apiserver_instances"] == 2
+    assert [(f["id"], f["name"]) for f in res["findings"]] == [("controlplane.apiserver_lease_stale", "apiserver-old")]
