@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -416,3 +417,19 @@ def test_seeded_oom_killed_pod_is_reported_as_previous(lab_k8s, kube):
     previous = result["pod"]["previous_oom_kills"]
     assert [(p["container"], p["in"], p["exit_code"]) for p in previous] == [(seeded["container"], "lastState", seeded["last_exit_code"])]
     assert previous[0]["restart_count"] >= seeded["min_restart_count"]
+
+
+def test_stress_ng_engine_when_present_clear_error_when_not(tmp_path):
+    """engine=stress-ng runs stress-ng (one --vm 1 per worker) where it is installed, and fails clearly where not."""
+    args = {"size": "128Mi", "workers": 2, "duration": 2, "timeout_margin": 3, "engine": "stress-ng", "state_dir": str(tmp_path / "s")}
+    result = run_module("memory_hog", args)
+    if shutil.which("stress-ng"):
+        assert result["outcome"] == "completed", result.get("msg")
+        assert result["plan"]["engine"] == "stress-ng" and result["stressor"]["engine"] == "stress-ng"
+        assert result["peak"]["hog_rss_bytes"] >= 0.9 * 128 * MI
+        assert [w["exit_code"] for w in result["stressor"]["workers"]] == [0, 0]
+    else:
+        assert result["failed"] is True and result["msg"].startswith("engine: stress-ng was asked for")
+        assert not (tmp_path / "s").exists()
+    auto = run_module("memory_hog", dict(args, engine="auto", dry_run=True))
+    assert auto["plan"]["engine"] == ("stress-ng" if shutil.which("stress-ng") else "python")

@@ -151,8 +151,8 @@ def children(pid):
 
 
 def rss_tree(pid):
-    """Resident memory of a process and its direct children (the stressor and its workers)."""
-    return stressor.rss_bytes(pid) + sum(stressor.rss_bytes(c["pid"]) for c in children(pid))
+    """Resident memory of the stressor and everything below it (workers, stress-ng's vm workers)."""
+    return stressor.rss_bytes(pid) + sum(stressor.rss_bytes(child) for child in stressor.descendants(pid))
 
 
 def signal_recorded(record, signum):

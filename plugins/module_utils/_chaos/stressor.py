@@ -8,7 +8,7 @@ as ``python3 stressor.py '<json spec>'``. Nothing here may import the collection
 
 Why it always ends by itself, whatever happens to whoever started it:
 - ``alarm(hard_timeout)`` in every process: SIGALRM's default action kills the process even if
-  Python is stuck in an allocation; the kernel keeps the timer across exec (used for stress-ng).
+  Python is stuck in an allocation; the kernel keeps the timer across exec (so it bounds stress-ng).
 - ``PR_SET_PDEATHSIG`` (SIGKILL) in the main process (parent = the module) and in every worker
   (parent = the main process): the module's death takes the whole hog with it.
 - each worker also checks its own monotonic deadline and its parent between chunks.
@@ -151,23 +151,65 @@ def _reap(workers, results):
                 results.append({"pid": pid, "exit_code": os.WEXITSTATUS(status)})
 
 
-def run_python(spec):
-    """Fork the workers, watch them, and return the summary."""
+def descendants(root):
+    """PIDs of every process below root (stress-ng's own vm workers are grandchildren)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                ppid = int(handle.read().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        for pid in parents.get(todo.pop(), []):
+            found.append(pid)
+            todo.append(pid)
+    return found
+
+
+def stress_ng_argv(spec, share):
+    """One stress-ng per worker with one vm stressor each: --vm-bytes means per worker in old
+    releases and total in newer ones, and with --vm 1 both readings are the same."""
+    return [
+        spec.get("stress_ng") or "stress-ng", "--vm", "1", "--vm-bytes", "%db" % max(PAGE, share),
+        "--vm-keep", "--timeout", "%ds" % int(spec["duration"]), "--metrics-brief",
+    ]
+
+
+def exec_stress_ng(share, spec, parent):
+    """A worker that becomes stress-ng: PDEATHSIG and the alarm both survive exec."""
+    die_with_parent(parent)
+    signal.alarm(max(1, int(spec["hard_timeout"])))
+    argv = stress_ng_argv(spec, share)
+    os.execvp(argv[0], argv)
+
+
+def run_workers(spec):
+    """Fork the workers (python allocators or stress-ng), watch them, and return the summary."""
     started = time.monotonic()
     deadline = started + float(spec["duration"])
     me = os.getpid()
+    engine = spec.get("engine") or "python"
     workers = []
     for share in split_total(spec["total"], spec["workers"]):
+        sys.stdout.flush()
         pid = os.fork()
         if pid == 0:
             try:
-                worker_main(share, spec, deadline, me)
+                if engine == "stress-ng":
+                    exec_stress_ng(share, spec, me)
+                else:
+                    worker_main(share, spec, deadline, me)
             finally:
                 os._exit(4)
         workers.append(pid)
 
     def stop(_signum, _frame):
-        for pid in workers:
+        for pid in descendants(me):
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
@@ -179,12 +221,12 @@ def run_python(spec):
     results = []
     all_pids = list(workers)
     while workers:
-        peak = max(peak, sum(rss_bytes(pid) for pid in workers))
+        peak = max(peak, sum(rss_bytes(pid) for pid in descendants(me)))
         _reap(workers, results)
         if workers:
             time.sleep(0.2)
     return {
-        "engine": "python",
+        "engine": engine,
         "peak_rss_bytes": peak,
         "workers": sorted(results, key=lambda r: r["pid"]),
         "worker_pids": sorted(all_pids),
@@ -192,30 +234,16 @@ def run_python(spec):
     }
 
 
-def stress_ng_argv(spec):
-    """stress-ng's command line; its own --timeout is the duration."""
-    per_worker = max(PAGE, int(spec["total"]) // int(spec["workers"]))
-    return [
-        spec.get("stress_ng") or "stress-ng", "--vm", str(int(spec["workers"])),
-        "--vm-bytes", "%db" % per_worker, "--vm-keep", "--timeout", "%ds" % int(spec["duration"]),
-        "--metrics-brief",
-    ]
-
-
 def main(argv):
     """Run the hog described by argv[1]; exits 0 after the duration (or is killed by its limits)."""
     spec = json.loads(argv[1])
     die_with_parent(int(spec.get("parent_pid") or 0))
-    # Kept across exec, so it also bounds stress-ng.
     signal.alarm(max(1, int(spec["hard_timeout"])))
     set_process_name()
     summary = {}
     if spec.get("join_container_id"):
         summary["cgroup"] = join_container_cgroup(spec.get("cgroup_root") or "/sys/fs/cgroup", spec["join_container_id"])
-    if spec.get("engine") == "stress-ng":
-        sys.stdout.flush()
-        os.execvp(stress_ng_argv(spec)[0], stress_ng_argv(spec))
-    summary.update(run_python(spec))
+    summary.update(run_workers(spec))
     sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
     sys.stdout.flush()
 

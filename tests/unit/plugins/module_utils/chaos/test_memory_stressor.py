@@ -78,3 +78,9 @@ def test_dies_with_its_parent():
     while memory_host.is_alive({"pid": pid, "start_ticks": record["start_ticks"]}) and time.monotonic() < end:
         time.sleep(0.05)
     assert not memory_host.is_alive({"pid": pid, "start_ticks": record["start_ticks"]})
+
+
+def test_stress_ng_runs_one_vm_stressor_per_worker_with_its_own_timeout():
+    argv = stressor.stress_ng_argv({"duration": 30, "stress_ng": "/usr/bin/stress-ng"}, 100 * MI)
+    assert argv[:5] == ["/usr/bin/stress-ng", "--vm", "1", "--vm-bytes", "%db" % (100 * MI)]
+    assert argv[argv.index("--timeout") + 1] == "30s" and "--vm-keep" in argv
