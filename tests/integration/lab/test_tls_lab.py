@@ -126,7 +126,7 @@ def test_chain_on_the_wire_equals_ground_truth(lab_tls):
 def test_leaf_fields_match_openssl(lab_tls):
     failures = []
     for endpoint in _endpoints(lab_tls, lambda e: e["chain"] and not e["starttls"] and not e["error_kind"]):
-        _, der = handshake(client_context(lab_tls, verify=False), endpoint)
+        der = handshake(client_context(lab_tls, verify=False), endpoint)[1]
         pem = ssl.DER_cert_to_PEM_cert(der).encode()
         leaf = endpoint["chain"][0]
         text = x509_text(pem, "-serial", "-enddate", "-startdate", "-subject", "-nameopt", "RFC2253")
@@ -183,7 +183,7 @@ def test_cross_signed_root_is_sent_but_unused(lab_tls):
 def test_hostname_match_rfc6125_and_cn_fallback(lab_tls):
     failures = []
     for endpoint in _endpoints(lab_tls, lambda e: e["chain"] and not e["starttls"] and not e["error_kind"]):
-        _, der = handshake(client_context(lab_tls, verify=False), endpoint)
+        der = handshake(client_context(lab_tls, verify=False), endpoint)[1]
         pem = ssl.DER_cert_to_PEM_cert(der).encode()
         name = endpoint["hostname"]
         flag = "-checkip" if re.fullmatch(r"[\d.]+", name) else "-checkhost"
@@ -214,7 +214,7 @@ def test_sni_selects_certificates_on_one_port(lab_tls):
 def test_negotiated_tls_version(lab_tls):
     failures = []
     for endpoint in _endpoints(lab_tls, lambda e: e["tls_version"] and not e["starttls"] and not e["error_kind"]):
-        version, _ = handshake(client_context(lab_tls, verify=False), endpoint)
+        version = handshake(client_context(lab_tls, verify=False), endpoint)[0]
         if version != endpoint["tls_version"]:
             failures.append(f"{endpoint['id']}: negotiated {version}, truth {endpoint['tls_version']}")
     _all_match(failures)
