@@ -7,9 +7,12 @@ with the window pinned to the history's window.
 from __future__ import annotations
 
 import json
+import shutil
 import socket
+import subprocess
 import threading
 import time
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -195,6 +198,88 @@ def test_empty_history_warns_and_lists_dead_rules(lab):
     listed = set(lab["truth"]["rules"]) - set(lab["truth"]["always_firing"])
     assert {d["rule"] for d in result["dead_rules"]} == listed
     assert not result["always_firing"][0]["ok"]
+
+
+# ----------------------------------------------------------------------------- silences
+
+
+def _alertmanager_binary():
+    found = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+    if found:
+        return found
+    # Same route as the lab's Prometheus: Debian's package, its service kept from starting.
+    subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "prometheus-alertmanager"], check=True,
+                   env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+                   stdout=subprocess.DEVNULL)
+    return shutil.which("prometheus-alertmanager")
+
+
+@pytest.fixture(scope="module")
+def alertmanager(tmp_path_factory):
+    """A real Alertmanager on 127.0.0.1 (clustering off), for its /api/v2/silences."""
+    workdir = tmp_path_factory.mktemp("alertmanager")
+    config = workdir / "alertmanager.yml"
+    config.write_text("route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = (workdir / "alertmanager.log").open("wb")
+    proc = subprocess.Popen([_alertmanager_binary(), "--config.file=%s" % config, "--storage.path=%s" % (workdir / "data"),
+                             "--web.listen-address=127.0.0.1:%d" % port, "--cluster.listen-address="],
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = "http://127.0.0.1:%d" % port
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(url + "/-/ready", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("alertmanager did not start; see %s" % (workdir / "alertmanager.log"))
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def _iso(ts):
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _silence(url, matchers, starts, ends):
+    body = {"matchers": matchers, "startsAt": _iso(starts), "endsAt": _iso(ends),
+            "createdBy": "sre.toolkit integration tests", "comment": "alert_frequency silenced share"}
+    silence_id = requests.post(url + "/api/v2/silences", json=body, timeout=10).json()["silenceID"]
+    return requests.get(url + "/api/v2/silence/" + silence_id, timeout=10).json()
+
+
+def test_silenced_share_from_a_real_alertmanager(lab, alertmanager):
+    """The lab's Prometheus evaluates Watchdog live; a silence on it covers part of a recent window."""
+    interval = lab["truth"]["interval_seconds"]
+    now = time.time()
+    watchdog = _silence(alertmanager, [{"name": "alertname", "value": "Watch.*", "isRegex": True, "isEqual": True}],
+                        now, now + 3600)
+    other = _silence(alertmanager, [{"name": "alertname", "value": "Watchdog", "isRegex": False, "isEqual": False}],
+                     now, now + 3600)
+    assert other["status"]["state"] == "active"
+    time.sleep(interval + 5)
+    requests.delete(alertmanager + "/api/v2/silence/" + other["id"], timeout=10).raise_for_status()
+    end = time.time()
+    start = end - 6 * interval
+    result = run_module("alert_frequency", {"prometheus_url": lab["url"], "alertmanager_url": alertmanager,
+                                            "start": str(start), "end": str(end)})
+    assert not result.get("failed"), result.get("msg")
+    rows = _by_key(result["rules"], "rule")
+    assert set(rows) == {"Watchdog"}, "only Watchdog is evaluated live"
+    silenced_from = datetime.fromisoformat(watchdog["startsAt"].replace("Z", "+00:00")).timestamp()
+    firing = rows["Watchdog"]["firing_seconds"]
+    assert firing > 4 * interval
+    assert rows["Watchdog"]["silenced_share"] == pytest.approx((end - silenced_from) / firing, abs=0.01)
+    assert result["queries"]["alertmanager_requests"] == 1
 
 
 # ----------------------------------------------------------------------------- errors
