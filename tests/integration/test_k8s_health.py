@@ -218,6 +218,34 @@ def test_warning_events_with_either_time_field(lab, full):
         assert found[0]["evidence"]["count"] >= expected and found[0]["evidence"]["last_seen"], (event, found[0])
 
 
+def test_events_of_both_apis_with_empty_last_timestamp(lab):
+    """Events written here (both APIs, new-recorder shape without lastTimestamp/count) are grouped and timed."""
+    ns = "kh-ev-%s" % os.urandom(3).hex()
+    now = __import__("datetime").datetime.now(__import__("datetime").timezone.utc)
+    micro = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    core = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "ghost.core", "namespace": ns},
+            "involvedObject": {"kind": "Pod", "namespace": ns, "name": "ghost", "apiVersion": "v1"},
+            "type": "Warning", "reason": "FailedMount", "message": "MountVolume.SetUp failed for volume \"data\"",
+            "eventTime": micro, "reportingComponent": "kh-test", "reportingInstance": "kh-test", "action": "Mount",
+            "source": {}}
+    series = {"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "ghost.series", "namespace": ns},
+              "regarding": {"kind": "Pod", "namespace": ns, "name": "ghost", "apiVersion": "v1"}, "type": "Warning",
+              "reason": "Unhealthy", "note": "Readiness probe failed", "action": "Probe", "eventTime": micro,
+              "reportingController": "kh-test", "reportingInstance": "kh-test",
+              "series": {"count": 7, "lastObservedTime": micro}}
+    kubectl(lab, "create", "namespace", ns)
+    try:
+        kubectl(lab, "apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": [core, series]}))
+        result = health(lab, namespaces=[ns], groups=["events"])
+        found = {(f["id"], f["name"]): f for f in result["findings"]}
+        assert set(found) == {("event.failed_mount", "ghost"), ("event.unhealthy", "ghost")}, found
+        assert found[("event.unhealthy", "ghost")]["evidence"]["count"] == 7
+        assert found[("event.failed_mount", "ghost")]["evidence"]["count"] == 1
+        assert all(f["evidence"]["last_seen"] for f in found.values())
+    finally:
+        kubectl(lab, "delete", "namespace", ns, "--wait=false")
+
+
 def test_nothing_on_the_healthy_workloads(lab, full):
     healthy_pdbs = {p["name"] for p in lab["truth"]["pdbs"] if p["namespace"] == "lab-healthy" and p["disruptions_allowed"] == 0}
     extra = [f for f in full["findings"] if f["namespace"] == "lab-healthy"
