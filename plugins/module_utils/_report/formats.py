@@ -27,8 +27,17 @@ def _case(classname, name, failure=None, error=None, skipped=None):
 
 
 def _finding_text(items):
-    return "\n".join("[%s] %s %s: %s%s" % (f["severity"], f["id"], f["subject"], f["message"],
-                                            (" (fix: %s)" % f["fix"]) if f["fix"] else "") for f in items)
+    lines = []
+    for f in items:
+        fix = (" (fix: %s)" % f["fix"]) if f["fix"] else ""
+        lines.append("[%s] %s %s: %s%s" % (f["severity"], f["id"], f["subject"], f["message"], fix))
+    return "\n".join(lines)
+
+
+def _belongs(finding, check_id):
+    if finding.get("check"):
+        return finding["check"] == check_id
+    return finding["id"] == check_id or finding["id"].startswith(check_id + ".")
 
 
 def _section_cases(cluster, section, threshold):
@@ -40,12 +49,9 @@ def _section_cases(cluster, section, threshold):
     failing = [f for f in section["findings"] if rank(f["severity"]) >= threshold]
     cases = []
     if section["checks"]:
-        by_check = {}
-        for finding in failing:
-            by_check.setdefault(finding["id"].split(".")[0], []).append(finding)
         for check in sorted(section["checks"], key=lambda c: str(c.get("id") or c.get("name"))):
             name = str(check.get("id") or check.get("name"))
-            mine = [f for f in failing if f["id"] == name or f["id"].startswith(name + ".")]
+            mine = [f for f in failing if _belongs(f, name)]
             if check.get("status") in ("skipped", "unavailable", "forbidden") and not mine:
                 cases.append(_case(classname, name, skipped="%s: %s" % (check.get("status"), check.get("reason") or "")))
             elif mine:
@@ -54,7 +60,7 @@ def _section_cases(cluster, section, threshold):
             else:
                 cases.append(_case(classname, name))
         checked = {str(c.get("id") or c.get("name")) for c in section["checks"]}
-        failing = [f for f in failing if not any(f["id"] == c or f["id"].startswith(c + ".") for c in checked)]
+        failing = [f for f in failing if not any(_belongs(f, c) for c in checked)]
     for finding in failing:
         cases.append(_case(classname, "%s %s" % (finding["id"], finding["subject"]),
                            failure=(finding["message"], _finding_text([finding]), finding["severity"])))

@@ -42,17 +42,13 @@ def _subject(item):
 
 
 def _generic_findings(result):
-    """Findings a module returned in the shared shape (id, severity, subject or kind/ns/name)."""
+    """Findings a module returned in the shared shape (id, severity, kind/namespace/name)."""
     out = []
     for item in result.get("findings") or ():
-        subject = item.get("subject") or item.get("target") or _subject(item) or item.get("object") or ""
-        if isinstance(subject, dict):
-            subject = _subject(subject)
-        out.append(make_finding(
-            item.get("id") or item.get("rule") or "finding", item.get("severity"), subject,
-            item.get("message") or item.get("title") or item.get("reason") or "",
-            item.get("fix") or item.get("remediation"), item.get("evidence"),
-        ))
+        finding = make_finding(item.get("id") or "finding", item.get("severity"), _subject(item),
+                               item.get("message"), item.get("fix"), item.get("evidence"))
+        finding["check"] = item.get("check") or ""
+        out.append(finding)
     return out
 
 
@@ -67,49 +63,117 @@ def _bar(title, pairs, unit=""):
     return {"kind": "bar", "title": title, "unit": unit, "series": [[str(k), float(v)] for k, v in pairs]}
 
 
+def _scalar_rows(mapping):
+    return [[key, mapping[key]] for key in sorted(mapping or {}) if isinstance(mapping[key], (int, float, str, bool))]
+
+
 def _health_section(result):
     summary = result.get("summary") or {}
-    rows = [["score", summary.get("score")], ["grade", summary.get("grade")]]
-    inventory = result.get("inventory") or {}
-    for key in sorted(inventory):
-        value = inventory[key]
-        if isinstance(value, (int, float, str)):
-            rows.append([key, value])
+    rows = _scalar_rows(summary)
+    if summary.get("coverage_gaps"):
+        rows.append(["coverage gaps", ", ".join(summary["coverage_gaps"])])
     checks = result.get("checks") or []
     by_status = {}
     for check in checks:
         by_status[check.get("status", "unknown")] = by_status.get(check.get("status", "unknown"), 0) + 1
-    charts = [_bar("Checks by status", sorted(by_status.items()))] if by_status else []
-    return rows, charts, checks
+    groups = summary.get("groups") or {}
+    charts = []
+    if groups:
+        charts.append(_bar("Score per check group", sorted((k, v.get("score", 0) if isinstance(v, dict) else v) for k, v in groups.items())))
+    if by_status:
+        charts.append(_bar("Checks by status", sorted(by_status.items())))
+    return rows, charts, checks, _generic_findings(result)
+
+
+def _alert_findings(result):
+    findings = []
+    for rec in result.get("recommendations") or ():
+        findings.append(make_finding(rec.get("id", "advice"), "warning", "rule/%s" % rec.get("rule"),
+                                     rec.get("action"), rec.get("reason"), rec))
+    for rule in result.get("unhealthy_rules") or ():
+        findings.append(make_finding(rule.get("id", "rules.unhealthy"), "warning", "rule/%s" % rule.get("rule"),
+                                     "rule health %s: %s" % (rule.get("health"), rule.get("last_error") or ""),
+                                     "fix the rule expression so it evaluates", rule))
+    for rule in result.get("always_firing") or ():
+        if not rule.get("ok", True):
+            findings.append(make_finding(rule.get("id", "rules.always_firing"), "critical", "rule/%s" % rule.get("rule"),
+                                         "always-firing rule fired only %.1f%% of the window" % (100 * (rule.get("firing_share") or 0)),
+                                         "check the alerting pipeline (dead man's switch)", rule))
+    for rule in result.get("dead_rules") or ():
+        findings.append(make_finding(rule.get("id", "rules.dead"), "info", "rule/%s" % rule.get("rule"),
+                                     rule.get("reason"), "delete the rule or check that its series still exist", rule))
+    return findings
 
 
 def _alerts_section(result):
     rules = result.get("rules") or []
-    rows = [[key, value] for key, value in sorted((result.get("summary") or {}).items())
-            if isinstance(value, (int, float, str))]
-    noisy = sorted(rules, key=lambda r: -(r.get("noise_score") or 0))[:10]
+    noisy = rules[:10]
     charts = []
     if noisy:
-        charts.append(_bar("Noisiest rules (noise score)", [(r.get("rule") or r.get("alertname") or r.get("name"), r.get("noise_score") or 0)
-                                                             for r in noisy]))
-        charts.append(_bar("Episodes per rule", [(r.get("rule") or r.get("alertname") or r.get("name"), r.get("episodes") or 0) for r in noisy]))
-    hours = (result.get("patterns") or {}).get("hour_of_day") or result.get("hour_histogram")
-    if isinstance(hours, list) and hours:
-        charts.append(_bar("Firings by hour of day", [(h, v) for h, v in enumerate(hours)]))
-    return rows, charts, []
+        charts.append(_bar("Noisiest rules (noise score)", [(r.get("rule"), r.get("noise_score") or 0) for r in noisy]))
+        charts.append(_bar("Episodes per rule", [(r.get("rule"), r.get("episodes") or 0) for r in noisy]))
+    hours = [0] * 24
+    for rule in rules:
+        for hour, count in enumerate((rule.get("hours") or [])[:24]):
+            hours[hour] += count
+    if any(hours):
+        charts.append(_bar("Firings by hour of day (%s)" % ((result.get("window") or {}).get("timezone") or "UTC"),
+                           [("%02d" % hour, count) for hour, count in enumerate(hours)]))
+    return _scalar_rows(result.get("summary")), charts, [], _alert_findings(result)
+
+
+CERT_SEVERITY = {"critical": "critical", "warn": "warning", "warning": "warning", "error": "warning"}
+
+
+def _cert_targets(result):
+    """(subject, entry) for every endpoint, file and Secret key of a cert_expiry result."""
+    for endpoint in result.get("endpoints") or ():
+        yield "endpoint/%s" % endpoint.get("id"), endpoint
+    for entry in result.get("files") or ():
+        yield "file/%s" % entry.get("path"), entry
+    for secret in result.get("secrets") or ():
+        for key in sorted(secret.get("keys") or {}):
+            yield "secret/%s/%s[%s]" % (secret.get("namespace"), secret.get("name"), key), secret["keys"][key]
+
+
+def _cert_finding(subject, entry):
+    severity = CERT_SEVERITY.get(entry.get("severity"))
+    expiry = entry.get("expiry") or {}
+    if entry.get("severity") == "error" or (entry.get("error") and not expiry):
+        return make_finding("cert.unreadable", "warning", subject, entry.get("error") or entry.get("error_kind"),
+                            "check that the target is reachable and holds a certificate", {
+                                "error_kind": entry.get("error_kind"), "error_reason": entry.get("error_reason")})
+    if severity:
+        days = expiry.get("days_left")
+        message = ("expired %d days ago" % -days if days is not None and days < 0 else "expires in %s days" % days)
+        return make_finding("cert.expiry", severity, subject, "%s (%s)" % (message, expiry.get("not_after")),
+                            "renew the certificate", {"days_left": days, "not_after": expiry.get("not_after")})
+    return None
 
 
 def _certs_section(result):
-    rows = [[key, value] for key, value in sorted((result.get("summary") or {}).items())
-            if isinstance(value, (int, float, str))]
-    soonest = []
-    for target in result.get("targets") or result.get("results") or []:
-        expiry = target.get("earliest_expiry") or {}
-        if expiry.get("days_left") is not None:
-            soonest.append((target.get("name") or target.get("target") or target.get("id"), expiry["days_left"]))
-    soonest.sort(key=lambda pair: (pair[1], str(pair[0])))
+    findings, soonest = [], []
+    for subject, entry in _cert_targets(result):
+        finding = _cert_finding(subject, entry)
+        if finding:
+            findings.append(finding)
+        if entry.get("verify") not in (None, "ok") and not entry.get("error"):
+            findings.append(make_finding("cert.verify", "warning", subject, "does not verify: %s" % entry.get("verify"),
+                                         entry.get("verify_detail") or "send the full chain signed by a trusted CA", None))
+        if entry.get("hostname_match") is False:
+            findings.append(make_finding("cert.hostname", "warning", subject, "does not match %s" % entry.get("hostname"),
+                                         "issue a certificate whose SANs cover the name clients use", None))
+        days = (entry.get("expiry") or {}).get("days_left")
+        if days is not None:
+            soonest.append((subject, days))
+    soonest.sort(key=lambda pair: (pair[1], pair[0]))
     charts = [_bar("Days left, soonest first", soonest[:15], unit="days")] if soonest else []
-    return rows, charts, []
+    summary = result.get("summary") or {}
+    rows = _scalar_rows(summary)
+    for key in ("by_severity", "by_source"):
+        if isinstance(summary.get(key), dict):
+            rows.append([key, ", ".join("%s %s" % (k, v) for k, v in sorted(summary[key].items()))])
+    return rows, charts, [], findings
 
 
 SECTION_BUILDERS = {"k8s_health": _health_section, "alert_frequency": _alerts_section, "cert_expiry": _certs_section}
@@ -122,10 +186,12 @@ def build_section(module, result):
         section["status"] = "skipped"
         section["error"] = (result or {}).get("skip_reason", "not run")
         return section
-    findings = sort_findings(_generic_findings(result))
     builder = SECTION_BUILDERS.get(module)
     if builder:
-        section["summary"], section["charts"], section["checks"] = builder(result)
+        section["summary"], section["charts"], section["checks"], findings = builder(result)
+    else:
+        findings = _generic_findings(result)
+    findings = sort_findings(findings)
     section["counts"] = _counts(findings)
     section["truncated"] = max(0, len(findings) - MAX_FINDINGS_PER_SECTION)
     section["findings"] = findings[:MAX_FINDINGS_PER_SECTION]

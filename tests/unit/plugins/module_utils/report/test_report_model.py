@@ -14,10 +14,10 @@ HEALTH = {
     "checks": [{"id": "nodes", "status": "findings"}, {"id": "pods", "status": "findings"},
                {"id": "rbac", "status": "forbidden", "reason": "403"}],
     "findings": [
-        {"id": "pods.crashloop", "severity": "critical", "kind": "Pod", "namespace": "shop", "name": "api-1",
+        {"id": "pod.crashloop", "check": "pods", "severity": "critical", "kind": "Pod", "namespace": "shop", "name": "api-1",
          "message": "CrashLoopBackOff", "fix": "read the logs"},
-        {"id": "nodes.pressure", "severity": "warning", "kind": "Node", "name": "n2", "message": "MemoryPressure"},
-        {"id": "pods.no_limits", "severity": "info", "kind": "Pod", "namespace": "shop", "name": "api-1", "message": 'no "limits"'},
+        {"id": "node.pressure", "check": "nodes", "severity": "warning", "kind": "Node", "name": "n2", "message": "MemoryPressure"},
+        {"id": "pod.no_limits", "check": "pods", "severity": "info", "kind": "Pod", "namespace": "shop", "name": "api-1", "message": 'no "limits"'},
     ],
 }
 
@@ -78,3 +78,39 @@ def test_svg_is_inline_and_escaped():
     root = ET.fromstring(svg)
     assert root.tag.endswith("svg") and "a&lt;b" in svg and "<script" not in svg
     assert len(root.findall("{http://www.w3.org/2000/svg}rect")) == 2
+
+
+ALERTS = {
+    "summary": {"rules": 3, "episodes": 12},
+    "rules": [{"rule": "Flappy", "noise_score": 9.5, "episodes": 10, "hours": [1] * 24}, {"rule": "Rare", "noise_score": 0.5, "episodes": 2}],
+    "recommendations": [{"id": "advice.raise_for", "rule": "Flappy", "action": "raise `for` to 9m", "reason": "short episodes"}],
+    "dead_rules": [{"id": "rules.dead", "rule": "Never", "reason": "no ALERTS sample"}],
+    "always_firing": [{"id": "rules.always_firing", "rule": "Watchdog", "ok": False, "firing_share": 0.5}],
+    "unhealthy_rules": [],
+}
+CERTS = {
+    "summary": {"total": 3, "by_severity": {"critical": 1, "ok": 1, "error": 1}},
+    "endpoints": [
+        {"id": "a:443", "severity": "critical", "verify": "expired", "expiry": {"days_left": -3, "not_after": "2026-11-21T00:00:00Z"}},
+        {"id": "b:443", "severity": "ok", "verify": "ok", "hostname_match": False, "hostname": "b", "expiry": {"days_left": 300}},
+        {"id": "c:443", "severity": "error", "error": "connection refused", "error_kind": "refused"},
+    ],
+    "files": [], "secrets": [{"namespace": "n", "name": "s", "keys": {"tls.crt": {"severity": "warn", "expiry": {"days_left": 20}}}}],
+}
+
+
+def test_alert_and_cert_sections_become_findings_and_charts():
+    m = build_model([{"name": "x", "results": {"alert_frequency": ALERTS, "cert_expiry": CERTS}}])
+    sections = {s["module"]: s for s in m["clusters"][0]["sections"]}
+    alerts = sections["alert_frequency"]
+    assert [f["id"] for f in alerts["findings"]] == ["rules.always_firing", "advice.raise_for", "rules.dead"]
+    assert [c["title"] for c in alerts["charts"]][:2] == ["Noisiest rules (noise score)", "Episodes per rule"]
+    certs = sections["cert_expiry"]
+    by_subject = {(f["subject"], f["id"]): f for f in certs["findings"]}
+    assert by_subject[("endpoint/a:443", "cert.expiry")]["severity"] == "critical"
+    assert "expired 3 days ago" in by_subject[("endpoint/a:443", "cert.expiry")]["message"]
+    assert ("endpoint/a:443", "cert.verify") in by_subject
+    assert by_subject[("endpoint/b:443", "cert.hostname")]["severity"] == "warning"
+    assert by_subject[("endpoint/c:443", "cert.unreadable")]["severity"] == "warning"
+    assert by_subject[("secret/n/s[tls.crt]", "cert.expiry")]["severity"] == "warning"
+    assert certs["charts"][0]["series"][0] == ["endpoint/a:443", -3.0]
