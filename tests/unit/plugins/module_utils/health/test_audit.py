@@ -112,7 +112,8 @@ def test_quota_levels_and_quantities():
 def test_deprecated_api_metric_parsing():
     text = "\n".join([
         "# HELP apiserver_requested_deprecated_apis ...",
-        'apiserver_requested_deprecated_apis{group="flowcontrol.apiserver.k8s.io",removed_release="1.37",resource="flowschemas",subresource="",version="v1beta3"} 1',
+        'apiserver_requested_deprecated_apis{group="flowcontrol.apiserver.k8s.io",removed_release="1.37",'
+        'resource="flowschemas",subresource="",version="v1beta3"} 1',
         'apiserver_requested_deprecated_apis{group="",removed_release="",resource="componentstatuses",subresource="",version="v1"} 1',
         'apiserver_requested_deprecated_apis{group="x",removed_release="1.40",resource="y",subresource="",version="v1"} 0',
     ])

@@ -86,7 +86,7 @@ def test_roles():
 
 
 def test_node_lease_fresh_stale_missing():
-    fresh = {"metadata": {"name": "n1"}, "spec": {"renewTime": ago(5) [:-1] + ".123456Z"}}
+    fresh = {"metadata": {"name": "n1"}, "spec": {"renewTime": ago(5)[:-1] + ".123456Z"}}
     assert nodes.judge_node_lease("n1", fresh, NOW, 120) is None
     stale = nodes.judge_node_lease("n1", {"spec": {"renewTime": ago(600)}}, NOW, 120)
     assert stale["id"] == "node.lease_stale" and stale["evidence"]["age_seconds"] == 600

@@ -40,8 +40,8 @@ def test_oomkilled_only_visible_in_last_state_while_running():
 def test_image_config_and_start_errors():
     assert ids(judge(pod("i", phase="Pending", statuses=[status(waiting={"reason": "ImagePullBackOff"})]))) == ["pod.image_pull"]
     assert ids(judge(pod("i", phase="Pending", statuses=[status(waiting={"reason": "ErrImagePull"})]))) == ["pod.image_pull"]
-    out = judge(pod("s", phase="Pending", statuses=[status(waiting={"reason": "CreateContainerConfigError",
-                                                                      "message": 'secret "db" not found'})]))
+    waiting = {"reason": "CreateContainerConfigError", "message": 'secret "db" not found'}
+    out = judge(pod("s", phase="Pending", statuses=[status(waiting=waiting)]))
     assert ids(out) == ["pod.config_error"] and 'secret "db" not found' in out[0]["message"]
     assert ids(judge(pod("r", statuses=[status(waiting={"reason": "RunContainerError"})]))) == ["pod.container_error"]
 

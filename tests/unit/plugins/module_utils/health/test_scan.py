@@ -124,7 +124,7 @@ def test_events_are_unscored_but_reported():
     scan = fresh_scan()
     scan.listed(["events.warnings"])
     scan.add_event({"type": "Warning", "reason": "FailedMount", "message": "m", "involvedObject": {"kind": "Pod", "namespace": "a", "name": "p"},
-                    "metadata": {"namespace": "a"}, "lastTimestamp": None, "eventTime": ago(5) [:-1] + ".000000Z"})
+                    "metadata": {"namespace": "a"}, "lastTimestamp": None, "eventTime": ago(5)[:-1] + ".000000Z"})
     res = scan.result()
     assert [f["id"] for f in res["findings"]] == ["event.failed_mount"]
     assert "events" not in res["summary"]["groups"]
@@ -149,8 +149,9 @@ def test_manifest_mode(tmp_path):
     with pytest.raises(ConfigError, match="src"):
         manifests.manifest_files([str(tmp_path / "missing")])
     docs = [("app.yaml", {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-                          "spec": {"replicas": 2, "template": {"metadata": {"labels": {"app": "web"}},
-                                                                "spec": {"containers": [{"name": "c", "securityContext": {"privileged": True}}]}}}}),
+                          "spec": {"replicas": 2, "template": {
+                              "metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "c", "securityContext": {"privileged": True}}]}}}}),
             ("app.yaml", {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web"},
                           "spec": {"maxUnavailable": 0, "selector": {"matchLabels": {"app": "web"}}}}),
             ("old.yaml", {"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "batch/v1beta1", "kind": "CronJob", "metadata": {"name": "c"}}]})]
