@@ -87,7 +87,8 @@ def generate(out: Path, *, seed=42, scale=False, end=None, prometheus_bin="prome
     shutil.rmtree(out / "work", ignore_errors=True)
     shutil.copyfile(RULES_FILE, out / "rules.yml")
     ground["generation"] = {"model_seconds": round(modelled, 2), **written, "total_seconds": round(time.monotonic() - t0, 2)}
-    (out / "ground_truth.json").write_text(json.dumps(ground, indent=1, sort_keys=True))
+    # the scale truth is tens of MB: compact there, readable at the default size
+    (out / "ground_truth.json").write_text(json.dumps(ground, indent=None if scale else 1, sort_keys=True))
     return ground["generation"]
 
 

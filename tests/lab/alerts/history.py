@@ -76,14 +76,23 @@ def encode_slice(tl, entries, series_labels):
     per_series = defaultdict(list)
     for entry in sorted(entries, key=lambda e: (e[0], e[1])):
         per_series[entry[0]].append(entry)
-    body = bytearray()
+    # every sample of a slice shares few timestamps and values: encode each once
+    timestamps = {}
+    heads = {}
+    body = []
     for sid, parts in per_series.items():
-        samples = bytearray()
+        samples = []
         for _, lo, hi, raw, offset in parts:
             for k in range(lo, hi + 1):
-                samples += remote_write.encode_sample(raw, tl.t_ms(k, offset))
-        body += remote_write.encode_series(series_labels[sid], bytes(samples))
-    return bytes(body)
+                ts = timestamps.get((k, offset))
+                if ts is None:
+                    ts = timestamps[(k, offset)] = remote_write.varint(tl.t_ms(k, offset))
+                head = heads.get((raw, len(ts)))
+                if head is None:
+                    head = heads[(raw, len(ts))] = b"\x12" + remote_write.varint(10 + len(ts)) + b"\x09" + raw + b"\x10"
+                samples.append(head + ts)
+        body.append(remote_write.encode_series(series_labels[sid], b"".join(samples)))
+    return b"".join(body)
 
 
 def write(url, tl, instances):

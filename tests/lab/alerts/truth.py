@@ -94,31 +94,40 @@ def cofiring_pairs(tl, instances, designed):
     cov_x = overlap / firing time of x; 'together' counts overlapping stretches."""
     events = []
     spans = {}
+    keys = []
     for inst in instances:
         if inst.rule in model.ALWAYS_FIRING:
             continue
-        key = series_key(inst.labels)
         ivs = _firing_intervals(tl, inst.episodes)
-        spans[key] = sum(b - a for a, b in ivs)
-        events.extend((a, b, key) for a, b in ivs)
+        spans[len(keys)] = sum(b - a for a, b in ivs)
+        events.extend((a, b, len(keys)) for a, b in ivs)
+        keys.append(series_key(inst.labels))
     events.sort()
     overlap = defaultdict(float)
     together = defaultdict(int)
-    active = []  # (end, start, key)
-    for a, b, key in events:
+    # score >= 0.7 needs both coverages >= 0.4, so firing times within a factor 2.5 of each other
+    ratio = 1.0 / (2 * model.COFIRE_MIN_SCORE - 1)
+    active = []  # (end, id, firing time) of intervals that may still overlap
+    for a, b, me in events:
         active = [x for x in active if x[0] > a]
-        for end, _, other in active:
-            pair = tuple(sorted((key, other)))
-            overlap[pair] += min(end, b) - a
-            together[pair] += 1
-        active.append((b, a, key))
+        span = spans[me]
+        lo, hi = span / ratio, span * ratio
+        for end, other, other_span in active:
+            if lo <= other_span <= hi:
+                pair = (me, other) if me < other else (other, me)
+                overlap[pair] += (end if end < b else b) - a
+                together[pair] += 1
+        active.append((b, me, span))
     out = []
-    for (ka, kb), ov in overlap.items():
-        cov_a, cov_b = ov / spans[ka], ov / spans[kb]
+    for pair, ov in overlap.items():
+        count = together[pair]
+        ia, ib = sorted(pair, key=keys.__getitem__)
+        ka, kb = keys[ia], keys[ib]
+        cov_a, cov_b = ov / spans[ia], ov / spans[ib]
         score = (cov_a + cov_b) / 2
-        if score >= model.COFIRE_MIN_SCORE and together[(ka, kb)] >= model.COFIRE_MIN_TOGETHER:
+        if score >= model.COFIRE_MIN_SCORE and count >= model.COFIRE_MIN_TOGETHER:
             out.append({"a": ka, "b": kb, "score": round(score, 4), "cov_a": round(cov_a, 4), "cov_b": round(cov_b, 4),
-                        "together": together[(ka, kb)], "overlap_seconds": round(ov, 3),
+                        "together": count, "overlap_seconds": round(ov, 3),
                         "designed": (ka, kb) in designed or (kb, ka) in designed})
     return sorted(out, key=lambda p: (p["a"], p["b"]))
 
