@@ -118,6 +118,8 @@ class HealthScan:
         self.node_summaries = []
         self.node_count = 0
         self.nodes_seen = set()
+        self.node_leases_seen = set()
+        self.node_roles = {}
         self.lost_nodes = {}
         self.kube_proxy = None
         self.control_plane_pods = {}
@@ -274,10 +276,8 @@ class HealthScan:
         self._count_roles(node)
 
     def _count_roles(self, node):
-        roles = nodes.node_roles(node) or ["<none>"]
-        counts = self.workload_counts.setdefault("_node_roles", {})
-        for role in roles:
-            counts[role] = counts.get(role, 0) + 1
+        for role in nodes.node_roles(node) or ["<none>"]:
+            self.node_roles[role] = self.node_roles.get(role, 0) + 1
 
     def add_node_lease(self, lease):
         """Leases arrive after nodes; a missing lease is judged in finish_node_leases()."""
@@ -285,16 +285,14 @@ class HealthScan:
         if name not in self.nodes_seen:
             return
         self.ran("nodes.leases", 1)
-        self._leases_seen = getattr(self, "_leases_seen", set())
-        self._leases_seen.add(name)
+        self.node_leases_seen.add(name)
         self.emit("nodes.leases", [nodes.judge_node_lease(name, lease, self.now, self.t["node_lease_stale_seconds"])])
 
     def finish_node_leases(self):
-        seen = getattr(self, "_leases_seen", set())
-        if self.checks["nodes.leases"].status in (STATUS_FORBIDDEN, STATUS_UNAVAILABLE):
+        if self.checks["nodes.leases"].status in (STATUS_FORBIDDEN, STATUS_UNAVAILABLE, STATUS_SKIPPED):
             return
         self.ran("nodes.leases")
-        for name in sorted(self.nodes_seen - seen):
+        for name in sorted(self.nodes_seen - self.node_leases_seen):
             self.emit("nodes.leases", [nodes.judge_node_lease(name, None, self.now, self.t["node_lease_stale_seconds"])])
 
     # ---- pods ----------------------------------------------------------------------------
@@ -507,6 +505,8 @@ class HealthScan:
     # ---- result --------------------------------------------------------------------------
 
     def result(self, extra_inventory=None):
+        if self.checks["nodes.leases"].ran:
+            self.finish_node_leases()
         self._finish_lost_nodes()
         self._finish_rbac()
         self._finish_network_policies()
@@ -543,7 +543,7 @@ class HealthScan:
         return {"summary": summary, "checks": checks, "findings": findings, "inventory": self._inventory(extra_inventory)}
 
     def _inventory(self, extra):
-        roles = self.workload_counts.get("_node_roles", {})
+        roles = self.node_roles
         kubelets, runtimes = {}, {}
         for text in (item[0] for item in self.node_versions.values()):
             kubelets[text or "unknown"] = kubelets.get(text or "unknown", 0) + 1
@@ -564,7 +564,7 @@ class HealthScan:
                 "items_shown": len(self.node_summaries),
             },
             "pods": {"total": self.pods_total, "phases": dict(sorted(self.pod_phases.items()))},
-            "workloads": {k: v for k, v in sorted(self.workload_counts.items()) if not k.startswith("_")},
+            "workloads": dict(sorted(self.workload_counts.items())),
             "addons": {"dns": self.addons.get("dns", "absent"), "kube_proxy": self.addons.get("kube-proxy", "absent")},
             "events": {"warnings_seen": self.events.seen, "warnings_outside_window": self.events.old},
             "control_plane_components": {name: versions.version_text(v) for name, (c, v) in sorted(self.control_plane_pods.items())},

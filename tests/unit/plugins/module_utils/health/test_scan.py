@@ -175,3 +175,16 @@ def test_apiserver_identity_leases_are_counted_by_label():
     res = scan.result()
     assert res["inventory"]["apiserver_instances"] == 2
     assert [(f["id"], f["name"]) for f in res["findings"]] == [("controlplane.apiserver_lease_stale", "apiserver-old")]
+
+
+def test_node_leases_fresh_stale_and_missing():
+    scan = fresh_scan()
+    for name in ("fresh", "stale", "nolease"):
+        scan.add_node(node(name))
+    scan.add_node_lease({"metadata": {"name": "fresh"}, "spec": {"renewTime": ago(10)}})
+    scan.add_node_lease({"metadata": {"name": "stale"}, "spec": {"renewTime": ago(3600)}})
+    scan.add_node_lease({"metadata": {"name": "not-a-node"}, "spec": {"renewTime": ago(3600)}})
+    scan.listed(["nodes.leases"])
+    res = scan.result()
+    assert [(f["id"], f["name"]) for f in res["findings"]] == [("node.lease_stale", "stale"), ("node.lease_missing", "nolease")]
+    assert checks(res)["nodes.leases"]["objects"] == 2
