@@ -67,7 +67,8 @@ def main():
     opts = parser.parse_args()
     blob = json.dumps({"items": [gen_pod(i, opts.nodes) for i in range(opts.pods)]})
     base, ours = [], []
-    for _ in range(opts.runs):
+    for run in range(opts.runs):
+        print("engine run %d" % (run + 1), file=sys.stderr)
         start = time.perf_counter()
         json.loads(blob)
         base.append(time.perf_counter() - start)
@@ -76,11 +77,11 @@ def main():
         ours.append(time.perf_counter() - start)
     tracemalloc.start()
     feed(opts.pods, opts.nodes)
-    _, peak_stream = tracemalloc.get_traced_memory()
+    peak_stream = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     tracemalloc.start()
     json.loads(blob)
-    _, peak_list = tracemalloc.get_traced_memory()
+    peak_list = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     b, o = statistics.median(base), statistics.median(ours)
     print("pods %d, nodes %d, findings %s" % (opts.pods, opts.nodes, result["summary"]["counts"]))

@@ -43,7 +43,7 @@ def measure(cmd, stdin=None, stdout=subprocess.DEVNULL, env=None):
     if stdin is not None:
         proc.stdin.write(stdin.encode())
         proc.stdin.close()
-    _, status, usage = os.wait4(proc.pid, 0)
+    status, usage = os.wait4(proc.pid, 0)[1:]
     wall = time.monotonic() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     stderr = proc.stderr.read().decode(errors="replace")
@@ -92,7 +92,7 @@ def median(values):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--state", default=DEFAULT_STATE, help="lab state dir holding lab.json")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--popeye", default=str(DEFAULT_POPEYE))

@@ -41,7 +41,7 @@ def test_source_is_read_with_projection_and_pages_of_500():
     scan = HealthScan(now=NOW)
     lister = PagedLister([pod("a"), pod("b")])
     k8s_health.read_source(lister, scan, pods_source(scan))
-    path, _, fields, page_size = lister.calls[0]
+    path, fields, page_size = lister.calls[0][0], lister.calls[0][2], lister.calls[0][3]
     assert path == "/api/v1/pods" and page_size == 500 and "status.containerStatuses" in fields
     assert "metadata.managedFields" not in fields
     assert checks(scan)["pods.containers"]["status"] == "ok" and checks(scan)["pods.containers"]["objects"] == 2
