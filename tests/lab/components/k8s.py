@@ -23,7 +23,9 @@ LAB_DIR = REPO_ROOT / "tests" / "lab" / "k8s"
 BUILD_SCRIPT = REPO_ROOT / "tests" / "lab" / "build-k8s.sh"
 SCENARIO_LABEL = "lab.sre-toolkit.io/scenario"
 NODE_STATE_LABEL = "lab.sre-toolkit.io/node-state"
-SETTLE_TIMEOUT = 180.0
+SETTLE_TIMEOUT = 600.0  # generous: CI machines with 2 cores get very busy
+LEADER_ELECTION = [{"key": "leader-elect-lease-duration", "value": "60s"}, {"key": "leader-elect-renew-deadline", "value": "45s"},
+                   {"key": "leader-elect-retry-period", "value": "5s"}]
 
 # What each scenario must look like once kwok (or the scheduler) has played it; up() waits for
 # the live pods to match and writes these expectations into the ground truth.
@@ -130,7 +132,8 @@ class Kubectl:
         self.binary, self.kubeconfig = binary, kubeconfig
 
     def __call__(self, *args, stdin: str | None = None, check: bool = True, timeout: float = 120) -> str:
-        argv = [self.binary, "--kubeconfig", self.kubeconfig, *args]
+        # discovery cache beside the kubeconfig, not in ~/.kube/cache
+        argv = [self.binary, "--kubeconfig", self.kubeconfig, "--cache-dir", Path(self.kubeconfig).parent / "kubectl-cache", *args]
         proc = run(argv, input=stdin, capture_output=True, check=False, timeout=timeout)
         if check and proc.returncode != 0:
             raise LabError(f"kubectl {' '.join(map(str, args))}: {proc.stderr.strip()[-2000:]}")
@@ -192,12 +195,25 @@ def kwokctl_config(bin_dir: Path, scale: bool = False) -> str:
             "kubectlBinary": str(bin_dir / "kubectl"),
             "quietPull": True,
         },
-        # Events outlive a long test session (default TTL 1 h).
-        "componentsPatches": [{"name": "kube-apiserver", "extraArgs": [{"key": "event-ttl", "value": "168h"}]}],
+        "componentsPatches": [
+            # Events outlive a long test session (default TTL 1 h).
+            {"name": "kube-apiserver", "extraArgs": [{"key": "event-ttl", "value": "168h"}]},
+            # A busy 2-core CI machine can stall a lease renewal past the default 10 s deadline;
+            # the loser of a leader election exits, and nothing restarts it.
+            {"name": "kube-controller-manager", "extraArgs": LEADER_ELECTION},
+            {"name": "kube-scheduler", "extraArgs": LEADER_ELECTION},
+            # kwok logs every status patch at INFO: megabytes per minute at scale.
+            {"name": "kwok-controller", "extraArgs": [{"key": "v", "value": "WARN"}]},
+        ],
     }
     if scale:
         from tests.lab.k8s import scale as scale_mod
-        config["componentsPatches"] += scale_mod.COMPONENT_ARGS
+        for patch in scale_mod.COMPONENT_ARGS:
+            same = next((p for p in config["componentsPatches"] if p["name"] == patch["name"]), None)
+            if same:
+                same["extraArgs"] = same["extraArgs"] + patch["extraArgs"]
+            else:
+                config["componentsPatches"].append(patch)
     docs = [json.dumps(config)]
     for stage_file in sorted((LAB_DIR / "stages").glob("*.yaml")):
         docs.append(stage_file.read_text())
@@ -602,17 +618,34 @@ def down(ctx: LabContext) -> None:
             _kwokctl(ctx, bin_dir, "delete", "cluster", "--kubeconfig", str(kdir / "kubeconfig"), timeout=120)
         except (LabError, subprocess.TimeoutExpired) as exc:
             ctx.log(f"k8s: kwokctl delete failed, killing recorded processes: {exc}")
+    _wait_gone(pids, 30.0)  # kwokctl signals the components and returns; the apiserver drains for a while
     _kill_leftovers(pids)
+    _wait_gone(pids, 10.0)
     still = sorted(name for name, rec in pids.items() if _alive(rec))
     if still:
         raise LabError(f"k8s: processes still running after down: {still}")
     shutil.rmtree(kdir, ignore_errors=True)
 
 
+def _wait_gone(pids: dict, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(_alive(rec) for rec in pids.values()):
+        time.sleep(0.2)
+
+
+def _started_by_kwokctl(pid: int) -> bool:
+    """kwokctl runs each component from <workdir>/clusters/<name>/bin/: never signal anything else."""
+    try:
+        argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0].decode()
+    except OSError:
+        return False
+    return f"/kwok/clusters/{CLUSTER}/bin/" in argv0
+
+
 def _kill_leftovers(pids: dict) -> None:
     """SIGTERM, then SIGKILL, only the recorded processes that still have their recorded start time."""
     for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-        alive = [rec for rec in pids.values() if _alive(rec)]
+        alive = [rec for rec in pids.values() if _alive(rec) and _started_by_kwokctl(rec["pid"])]
         if not alive:
             return
         for rec in alive:
