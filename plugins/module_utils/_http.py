@@ -157,9 +157,11 @@ class HttpClient:
         while True:
             try:
                 self.stats["requests"] += 1
+                # verify is passed per request: requests otherwise lets REQUESTS_CA_BUNDLE /
+                # CURL_CA_BUNDLE replace the session's CA bundle (psf/requests#3829).
                 response = self.session.request(
                     method, url, params=params, json=json, data=data, headers=headers,
-                    timeout=self._timeout_for(timeout), stream=stream,
+                    timeout=self._timeout_for(timeout), stream=stream, verify=self.session.verify,
                 )
             except requests.exceptions.RequestException as exc:
                 kind, msg = self._classify_exception(exc)
