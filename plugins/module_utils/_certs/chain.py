@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import datetime
 
-from ._crypto import InvalidSignature, serialization, verification, x509
-from .facts import fingerprint, is_self_signed, iso, not_after, not_before
+from ._crypto import serialization, verification, x509
+from .facts import fingerprint, is_self_signed, iso, not_after, not_before, signed_by
 
 MAX_DEPTH = 8
 MAX_PATHS = 64
@@ -23,16 +23,6 @@ MAX_PATHS = 64
 # stable reason ids, worst first when several apply to one path
 # (the lab's and OpenSSL's vocabulary; `policy` = sound chain the webpki policy rejects)
 REASONS = ("ok", "unknown_ca", "self_signed", "expired", "not_yet_valid", "policy", "no_certificate")
-
-
-def _issued_by(cert, issuer):
-    if cert.issuer != issuer.subject:
-        return False
-    try:
-        cert.verify_directly_issued_by(issuer)
-        return True
-    except (InvalidSignature, ValueError, TypeError):
-        return False
 
 
 def _valid_at(cert, at):
@@ -68,7 +58,7 @@ def _key_bytes(cert):
 
 
 def _candidates(cert, pool, anchors, at, path_ids):
-    found = [c for c in pool if fingerprint(c) not in path_ids and _issued_by(cert, c)]
+    found = [c for c in pool if fingerprint(c) not in path_ids and signed_by(cert, c)]
     # anchors first, then issuers valid at the validation time, then the longest-lived
     return sorted(found, key=lambda c: (not anchors.trusts(c), not _valid_at(c, at), -not_after(c).timestamp()))
 
@@ -187,20 +177,20 @@ def verify_chain(certs, anchors, at, purpose="server"):
         return result
     leaf, intermediates = certs[0], certs[1:]
     anchor_set = anchors if isinstance(anchors, TrustStore) else TrustStore(anchors)
-    path, _end, problems = build_path(leaf, intermediates, anchor_set, at)
-    if problems:
-        result.update(verify=problems[0][0], verify_error_depth=problems[0][1], detail=problems[0][2])
-    else:
+    chain, error = _webpki_verify(leaf, intermediates, anchor_set, at) if purpose == "server" else (None, None)
+    if chain is not None or error is not None:
+        result["method"] = "cryptography"
+    if chain is not None:  # the common case: webpki accepts, its path is the answer
+        path = chain
         result.update(verify="ok", verified=True)
-    if purpose == "server":
-        chain, error = _webpki_verify(leaf, intermediates, anchor_set, at)
-        if chain is not None or error is not None:
-            result["method"] = "cryptography"
-        if chain is not None:
-            path = chain
-            result.update(verify="ok", verified=True, verify_error_depth=None, detail=None)
-        elif error is not None and not problems:
-            result.update(verify="policy", verified=False, detail="rejected by the webpki policy: %s" % error)
+    else:  # our own path building names the reason (and judges what webpki cannot be asked about)
+        path, _end, problems = build_path(leaf, intermediates, anchor_set, at)
+        if problems:
+            result.update(verify=problems[0][0], verify_error_depth=problems[0][1], detail=problems[0][2])
+        elif error is not None:
+            result.update(verify="policy", detail="rejected by the webpki policy: %s" % error)
+        else:
+            result.update(verify="ok", verified=True)
     path_ids = [fingerprint(c) for c in path]
     result["path_candidate"] = path_ids
     result["verify_path"] = path_ids if result["verified"] else []

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 
 from ._crypto import InvalidSignature, dsa, ec, ed448, ed25519, hashes, rsa, serialization, x509, ExtensionOID
@@ -31,7 +32,9 @@ def epoch(moment):
     return int(moment.timestamp())
 
 
+@functools.lru_cache(maxsize=8192)
 def fingerprint(cert):
+    """SHA-256 of the DER, lowercase hex; cached because chains and reports ask for it often."""
     return cert.fingerprint(hashes.SHA256()).hex()
 
 
@@ -93,14 +96,20 @@ def is_ca(cert):
     return bool(value is not None and value.ca)
 
 
-def is_self_signed(cert):
-    if cert.issuer != cert.subject:
+@functools.lru_cache(maxsize=8192)
+def signed_by(cert, issuer):
+    """Whether `issuer` names and signed `cert`; cached, as 500 leaves share one intermediate."""
+    if cert.issuer != issuer.subject:
         return False
     try:
-        cert.verify_directly_issued_by(cert)
+        cert.verify_directly_issued_by(issuer)
         return True
     except (InvalidSignature, ValueError, TypeError):
         return False
+
+
+def is_self_signed(cert):
+    return signed_by(cert, cert)
 
 
 def common_names(name):

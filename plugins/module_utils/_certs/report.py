@@ -9,10 +9,11 @@ failed verification only sets `verify` and its reason.
 from __future__ import annotations
 
 import datetime
+import functools
 
 from ._crypto import x509
 from .chain import verify_chain
-from .facts import certificate_facts, fingerprint, iso, not_after
+from .facts import certificate_facts, days_left, epoch, fingerprint, iso, not_after
 from .load import LoadError, detect_format, load_certificates
 from .names import match_hostname, parse_ip, to_a_label, to_unicode
 from .secrets import certificate_keys, secret_identity
@@ -54,10 +55,12 @@ def _expiry(certs, settings):
     if not certs:
         return None
     cert = min(certs, key=not_after)
-    facts = certificate_facts(cert, settings.now)
-    return {key: facts[key] for key in ("not_after", "not_after_epoch", "days_left", "sha256", "subject")}
+    after = not_after(cert)
+    return {"not_after": iso(after), "not_after_epoch": epoch(after), "days_left": days_left(cert, settings.now),
+            "sha256": fingerprint(cert), "subject": cert.subject.rfc4514_string()}
 
 
+@functools.lru_cache(maxsize=4096)
 def hostname_forms(name):
     """(A-label form, Unicode form) of a DNS name; IPs and unparsable names come back unchanged."""
     if name is None or parse_ip(name) is not None:
