@@ -8,8 +8,10 @@ health. Plain `requests`: the lab is checked independently of the collection's o
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
-from collections import defaultdict
+from pathlib import Path
 
 import pytest
 import requests
@@ -196,3 +198,14 @@ def test_ha_pairs_are_the_same_alerts_from_two_replicas(prom):
     for inst in ha:
         per_replica = {counts[(inst["key"], r)] for r in inst["replicas"]}
         assert len(per_replica) == 1, inst["key"]
+
+
+def test_generator_writes_what_a_live_prometheus_writes(lab_prometheus, tmp_path):
+    """Run the installed Prometheus on verification/live-rules.yml (1 s evaluations: for, no for,
+    keep_firing_for, near misses, one-evaluation re-activations) and compare every sample and
+    stale marker it wrote with the generator's prediction for the same conditions."""
+    repo = Path(__file__).resolve().parents[3]
+    proc = subprocess.run([sys.executable, "-m", "tests.lab.alerts.verification.verify_live", "--seconds", "45",
+                           "--compare", "--keep", str(tmp_path / "live")], cwd=repo, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "generator prediction matches all 16 series" in proc.stdout
