@@ -338,3 +338,22 @@ def test_up_is_idempotent_and_down_leaves_nothing_running(tmp_path, lab_k8s):
     # by owner, not by port: other labs on this machine may take the freed ports at once
     listeners = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
     assert not [pid for pid in info["pids"].values() if f"pid={pid}," in listeners]
+
+
+def test_kwokctl_fetches_nothing(tmp_path, lab_k8s):
+    """kwokctl --dry-run lists every binary it would fetch: all are local files from the build cache."""
+    from tests.lab.components import k8s
+
+    bin_dir = Path(lab_k8s["bin_dir"])
+    config_file = tmp_path / "kwokctl.yaml"
+    config_file.write_text(k8s.kwokctl_config(bin_dir))
+    proc = subprocess.run([bin_dir / "kwokctl", "--name", "dry", "-c", config_file, "create", "cluster", "--dry-run",
+                           "--kubeconfig", tmp_path / "kubeconfig"],
+                          env={**os.environ, "KWOK_WORKDIR": str(tmp_path / "kwok")}, capture_output=True, text=True, timeout=60, check=True)
+    sources = [line.split()[2] for line in proc.stdout.splitlines() if line.startswith("# Download ")]
+    assert len(sources) >= 5, proc.stdout
+    for source in sources:
+        assert Path(source).is_file() and Path(source).parent == bin_dir, source
+    assert "http://" not in proc.stdout.replace("http://127.0.0.1", "")
+    assert "https://" not in proc.stdout.replace("https://127.0.0.1", "").replace("https://kubernetes.default.svc", "")
+    assert "--bind-address=127.0.0.1" in proc.stdout and "0.0.0.0" not in proc.stdout
