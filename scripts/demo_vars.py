@@ -27,14 +27,25 @@ def demo_vars(report_dir: str) -> dict:
         extra["diagnose_prometheus_url"] = prom["url"]
         extra["diagnose_alert_frequency_options"] = {"end": prom.get("window_end"), "window": "7d"}
     if tls:
-        extra["diagnose_cert_expiry_options"] = cert_options(tls)
+        extra["diagnose_cert_expiry_options"] = cert_options(tls, with_secrets=bool(k8s))
     return extra
 
 
-def cert_options(tls: dict) -> dict:
+def cert_options(tls: dict, with_secrets: bool) -> dict:
+    """Every lab endpoint (with its SNI and STARTTLS), the lab's certificate files and Secrets."""
     targets = json.loads(Path(tls["targets_file"]).read_text())
-    endpoints = [f"{t['host']}:{t['port']}" for t in targets.get("endpoints", [])][:20]
-    return {"endpoints": endpoints, "paths": [tls["files_dir"]], "ca_bundle": tls["ca_bundle"]}
+    endpoints = []
+    for target in targets.get("endpoints", []):
+        endpoint = {"name": target["id"], "host": target["host"], "port": target["port"]}
+        for key in ("sni", "starttls"):
+            if target.get(key):
+                endpoint[key] = target[key]
+        endpoints.append(endpoint)
+    options = {"endpoints": endpoints, "paths": [tls["files_dir"]], "ca_bundle": tls["ca_bundle"],
+               "tls_timeout": 3, "tls_deadline": 6, "passphrase": tls.get("pkcs12_passphrase")}
+    if with_secrets:
+        options["secrets"] = {"namespaces": ["lab-certs"]}
+    return {key: value for key, value in options.items() if value is not None}
 
 
 if __name__ == "__main__":
