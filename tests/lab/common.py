@@ -54,10 +54,14 @@ def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 60.0) -> 
 
 
 def _start_ticks(pid: int) -> str | None:
+    """Start time of a live process (None for a missing or zombie one): PID reuse can't fool it."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
+    if fields[0] == "Z":  # exited but not yet reaped by its parent
+        return None
+    return fields[19]
 
 
 def start_daemon(name: str, argv: list, workdir: Path, env: dict | None = None) -> int:
