@@ -643,8 +643,13 @@ class HostLimiter:
             return self.semaphores[host]
 
 
-def scan(targets, probe, workers=32, per_host=8, all_addresses=False):
-    """Probe every target dict (id, host, port, sni, starttls); returns one result per address, in input order."""
+def scan(targets, probe, workers=32, per_host=8, all_addresses=False, transform=None):
+    """Probe every target dict (id, host, port, sni, starttls); returns one result per address, in input order.
+
+    `transform`, if given, is applied to each result in the worker that fetched it, so the
+    caller's CPU work (parsing, verifying) overlaps with other probes' network waits.
+    """
+    finish = transform or (lambda result: result)
     limiter = HostLimiter(per_host)
 
     def expand(target):
@@ -659,9 +664,10 @@ def scan(targets, probe, workers=32, per_host=8, all_addresses=False):
 
     def run(target):
         if target.get("error_kind"):
-            return target
+            return finish(target)
         with limiter.get(target["address"] or target["host"]):
-            return probe_address(target, probe)
+            result = probe_address(target, probe)
+        return finish(result)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         expanded = [item for group in pool.map(expand, targets) for item in group]

@@ -505,9 +505,8 @@ def scan_endpoints(params, settings):
         wanted = params["all_addresses"] if target.get("all_addresses") is None else target["all_addresses"]
         groups.setdefault(bool(wanted), []).append(target)
     for all_addresses, group in sorted(groups.items()):
-        for fetched in _tls.scan(group, probe, workers=params["workers"], per_host=params["per_host_limit"],
-                                 all_addresses=all_addresses):
-            findings.append(endpoint_finding(fetched, settings))
+        findings.extend(_tls.scan(group, probe, workers=params["workers"], per_host=params["per_host_limit"],
+                                  all_addresses=all_addresses, transform=lambda fetched: endpoint_finding(fetched, settings)))
     return findings
 
 

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.sre.toolkit.plugins.module_utils._certs.targets import SpecError, parse_endpoint
+
+
+def test_strings_and_defaults():
+    assert parse_endpoint("www.example.test") == {"id": "www.example.test:443", "host": "www.example.test", "port": 443,
+                                                  "sni": "www.example.test", "starttls": None, "all_addresses": None}
+    ip = parse_endpoint("[2001:db8::1]:8443")
+    assert (ip["host"], ip["port"], ip["sni"], ip["id"]) == ("2001:db8::1", 8443, None, "[2001:db8::1]:8443")
+    assert parse_endpoint("mail.test", default_starttls="smtp")["port"] == 25
+
+
+def test_dict_with_sni_override_and_name():
+    target = parse_endpoint({"host": "10.0.0.5", "port": "5432", "sni": "db.test", "starttls": "postgres", "name": "db"})
+    assert target == {"id": "db", "host": "10.0.0.5", "port": 5432, "sni": "db.test", "starttls": "postgres", "all_addresses": None}
+
+
+@pytest.mark.parametrize("spec,fragment", [
+    ("host:70000", "out of range"), ("host:0", "out of range"), ("host:abc", "not a number"),
+    ("https://host/", "not a URL"), ("2001:db8::zz", "IPv6"), ("", "host is empty"),
+    ({"host": "h", "starttls": "xmpp"}, "starttls"), ({"host": "h", "colour": 1}, "unknown keys"), (42, "expected a string"),
+])
+def test_bad_specs_name_the_problem(spec, fragment):
+    with pytest.raises(SpecError) as info:
+        parse_endpoint(spec)
+    assert fragment in str(info.value)
