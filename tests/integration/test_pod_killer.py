@@ -356,8 +356,8 @@ def test_closed_window_and_failed_gate_change_nothing(lab):
     assert gated["summary"]["skipped_by_reason"]["gate_failed"] >= 1
     assert gated["record"]["outcome"].startswith("aborted")
     assert snapshot(k8s, all_namespaces(lab)) == before
-    passing = run_module("pod_killer", base_args(lab, gate={"owners_ready": True, "http_url": lab["server"] + "/readyz",
-                                                               "http_validate_certs": False, "http_status": [200, 401, 403]}))
+    readyz = {"owners_ready": True, "http_url": lab["server"] + "/readyz", "http_validate_certs": False, "http_status": [200, 401, 403]}
+    passing = run_module("pod_killer", base_args(lab, gate=readyz))
     assert passing["gate"]["passed"] is True and passing["victims"], passing["gate"]
 
 
