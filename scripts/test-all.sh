@@ -97,7 +97,7 @@ tier_molecule() {
     scenario="$(basename "$(dirname "$scenario")")"
     [ "$scenario" = "utils" ] && continue
     say "molecule scenario $scenario"
-    (cd extensions && molecule test -s "$scenario") || rc=1
+    molecule test -s "$scenario" || rc=1
   done
   return $rc
 }
