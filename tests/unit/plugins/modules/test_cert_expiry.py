@@ -64,3 +64,29 @@ def test_scan_files_one_error_per_item(tmp_path):
     assert by_name["none.pem"]["error_reason"] == "not_found"
     with pytest.raises(ToolkitError):
         mod.scan_files(params(paths=[{"passphrase": "x"}]), settings)
+
+
+def test_missing_cryptography_is_said_clearly(tmp_path):
+    """On a host without cryptography the module fails with missing_required_lib, not a traceback."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    blocker = tmp_path / "sitecustomize.py"
+    blocker.write_text(
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'cryptography' or name.startswith('cryptography.'):\n"
+        "            raise ImportError('blocked for the test: ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n")
+    args = tmp_path / "args.json"
+    args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"paths": [str(tmp_path)]}}))
+    module = Path(mod.__file__)
+    collections = module.parents[5]
+    env = {"PYTHONPATH": "%s:%s" % (tmp_path, collections), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, str(module), str(args)], env=env, capture_output=True, text=True, check=False)
+    result = json.loads(proc.stdout)
+    assert result["failed"] is True and result["error_kind"] == "dependency"
+    assert "cryptography" in result["msg"] and "Traceback" not in result["msg"]
