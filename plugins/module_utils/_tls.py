@@ -554,10 +554,10 @@ def _ssl_handshake(target, probe, deadline, with_client_cert):
         conn.sock.close()
 
 
-def _requires_client_cert(target, probe, deadline):
-    """True when a handshake (with the configured client cert, if any) is rejected by the server."""
+def _rejected(target, probe, deadline, with_client_cert):
+    """True when the server rejects a handshake (without, or with the configured, client certificate)."""
     try:
-        _ssl_handshake(target, probe, deadline, with_client_cert=True)
+        _ssl_handshake(target, probe, deadline, with_client_cert=with_client_cert)
         return False
     except ssl.SSLError as exc:
         text = str(exc).lower()
@@ -566,11 +566,28 @@ def _requires_client_cert(target, probe, deadline):
         return True
 
 
+def _check_client_cert(result, target, probe, deadline):
+    """The server asked for a client certificate: is one required, and is ours accepted?"""
+    try:
+        if not _rejected(target, probe, deadline, with_client_cert=False):
+            return
+        result["requires_client_cert"] = True
+        if probe.client_cert and not _rejected(target, probe, deadline, with_client_cert=True):
+            result["client_cert_accepted"] = True
+            return
+        result.update(error_kind="handshake", error_reason="client_cert_required",
+                      error="the server requires a client certificate%s; its chain was read before the failure" % (
+                          " and rejected the one given (tls_client_cert)" if probe.client_cert else ""))
+    except Exception as exc:  # a probe that fails here still keeps the chain it read
+        kind, reason, message = _classify(exc)
+        result.update(error_kind=kind, error_reason=reason, error="client certificate check: %s" % message)
+
+
 def probe_address(target, probe):
     """Probe one (host, port, address, sni, starttls); never raises, returns a plain dict."""
     started = time.monotonic()
     deadline = started + probe.deadline
-    result = dict(target, chain=[], tls_version=None, client_cert_requested=False, requires_client_cert=False,
+    result = dict(target, chain=[], tls_version=None, client_cert_requested=False, requires_client_cert=False, client_cert_accepted=None,
                   error_kind=None, error_reason=None, error=None, attempts=0, method="raw")
     for attempt in range(probe.retries + 1):
         result["attempts"] = attempt + 1
@@ -592,14 +609,7 @@ def probe_address(target, probe):
         result.update(error_kind="handshake", error_reason="protocol_version",
                       error="the server negotiated %s only; default clients (TLS 1.2 and later) refuse it" % result["tls_version"])
     if result["client_cert_requested"] and probe.confirm_client_cert and result["error_kind"] is None:
-        try:
-            if _requires_client_cert(target, probe, deadline):
-                result.update(requires_client_cert=True, error_kind="handshake", error_reason="client_cert_required",
-                              error="the server requires a client certificate%s; its chain was read before the failure" % (
-                                  " and rejected the one given" if probe.client_cert else ""))
-        except Exception as exc:
-            kind, reason, message = _classify(exc)
-            result.update(error_kind=kind, error_reason=reason, error="client certificate check: %s" % message)
+        _check_client_cert(result, target, probe, deadline)
     result["elapsed"] = round(time.monotonic() - started, 4)
     return result
 

@@ -141,6 +141,84 @@ def test_bad_items_fail_alone_while_the_rest_reports(lab_tls, truth):
     assert "wrong" not in result["_stdout"].replace("wrong_", "")
 
 
+class ConnectProxy:
+    """A small real HTTP CONNECT proxy on 127.0.0.1 that records the targets it was asked for."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.requests = []
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        import threading
+        while True:
+            try:
+                client, _addr = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+
+    def _tunnel(self, client):
+        import select
+        import socket
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                return client.close()
+            head += chunk
+        target = head.split(b" ")[1].decode()
+        self.requests.append(target)
+        host, port = target.rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)), timeout=5)
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        sockets = [client, upstream]
+        while True:
+            readable, _w, _x = select.select(sockets, [], [], 5)
+            if not readable:
+                break
+            for sock in readable:
+                data = sock.recv(65536)
+                if not data:
+                    client.close()
+                    upstream.close()
+                    return
+                (upstream if sock is client else client).sendall(data)
+        client.close()
+        upstream.close()
+
+    def close(self):
+        self.server.close()
+
+
+def test_through_an_http_connect_proxy(lab_tls, truth):
+    entry = next(e for e in truth["endpoints"] if e["id"] == "valid")
+    proxy = ConnectProxy()
+    try:
+        result = run_module("cert_expiry", {"endpoints": [endpoint_spec(entry)], "ca_bundle": lab_tls["ca_bundle"],
+                                            "tls_proxy": "http://127.0.0.1:%d" % proxy.port})
+    finally:
+        proxy.close()
+    got = result["endpoints"][0]
+    assert proxy.requests == ["127.0.0.1:%d" % entry["port"]]
+    assert [c["sha256"] for c in got["chain"]] == [c["sha256"] for c in entry["chain"]] and got["verify"] == "ok"
+
+
+def test_client_certificate_accepted_by_mtls_servers(lab_tls, truth):
+    cases = [endpoint_spec(e) for e in truth["endpoints"] if "mtls" in e["tags"]]
+    result = run_module("cert_expiry", {"endpoints": cases, "ca_bundle": lab_tls["ca_bundle"],
+                                        "tls_client_cert": lab_tls["client_cert"], "tls_client_key": lab_tls["client_key"]})
+    assert len(result["endpoints"]) == len(cases) >= 2
+    for got in result["endpoints"]:
+        assert got["requires_client_cert"] is True and got["client_cert_accepted"] is True
+        assert got["error_kind"] is None and got["chain"]
+
+
 def test_fail_on_fails_the_task_and_still_reports(lab_tls, truth):
     cases = [endpoint_spec(e) for e in truth["endpoints"] if e["id"] in ("valid", "near_expiry_5d")]
     result = run_module("cert_expiry", {"endpoints": cases, "ca_bundle": lab_tls["ca_bundle"], "fail_on": ["critical"]})

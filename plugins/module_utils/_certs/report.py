@@ -87,7 +87,7 @@ def endpoint_finding(fetched, settings):
     certs, parse_errors = _parse_der_chain(fetched.get("chain"))
     hostname, hostname_unicode = hostname_forms(fetched.get("sni") or fetched.get("host"))
     finding = {key: fetched.get(key) for key in ("id", "host", "port", "address", "sni", "starttls", "tls_version",
-                                                 "requires_client_cert", "client_cert_requested", "error_kind",
+                                                 "requires_client_cert", "client_cert_requested", "client_cert_accepted", "error_kind",
                                                  "error_reason", "error", "attempts", "elapsed")}
     finding.update(source="endpoint", hostname=hostname, hostname_unicode=hostname_unicode,
                    chain=_facts_list(certs, settings), chain_readable=bool(certs))
