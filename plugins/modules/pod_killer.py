@@ -579,21 +579,35 @@ def http_probe(gate):
     return probe
 
 
+SETTINGS = ("action", "grace_period", "force", "sequence", "interval", "gate", "wait_recovery",
+            "recovery_timeout", "recovery_poll", "events")
+
+
+def build_run(params):
+    """Validate every option, then build the clients and the run; bad input fails before any request."""
+    if params["grace_period"] is not None and params["grace_period"] < 0:
+        raise ToolkitError("grace_period: must be 0 or more seconds (omit it to use each pod's own)")
+    for name in ("interval", "recovery_timeout"):
+        if params[name] < 0:
+            raise ToolkitError("%s: must be 0 or more seconds" % name)
+    if params["recovery_poll"] <= 0:
+        raise ToolkitError("recovery_poll: must be more than 0 seconds")
+    gate = params.get("gate") or {}
+    if gate.get("promql") and not params.get("prometheus_url"):
+        raise ToolkitError("gate.promql needs prometheus_url (the Prometheus to run the query against)")
+    options = PodKillerOptions.from_params(params)
+    prometheus = PrometheusClient.from_params(params) if params.get("prometheus_url") else None
+    return PodKillerRun(K8sClient.from_params(params), options, dict((key, params[key]) for key in SETTINGS),
+                        prometheus=prometheus, http_probe=http_probe(gate))
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     protect_kubeconfig(module)
     params = module.params
     runner = None
     try:
-        if params["grace_period"] is not None and params["grace_period"] < 0:
-            raise ToolkitError("grace_period: must be 0 or more seconds (omit it to use each pod's own)")
-        options = PodKillerOptions.from_params(params)
-        settings = dict((key, params[key]) for key in (
-            "action", "grace_period", "force", "sequence", "interval", "gate", "wait_recovery",
-            "recovery_timeout", "recovery_poll", "events"))
-        prometheus = PrometheusClient.from_params(params) if params.get("prometheus_url") else None
-        runner = PodKillerRun(K8sClient.from_params(params), options, settings, prometheus=prometheus,
-                              http_probe=http_probe(params.get("gate") or {}))
+        runner = build_run(params)
         result = runner.execute(dry_run=params["dry_run"] or module.check_mode, run_id=params["run_id"])
     except ToolkitError as exc:
         partial = dict(getattr(runner, "partial", None) or {})
