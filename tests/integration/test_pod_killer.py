@@ -16,6 +16,7 @@ import pytest
 
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos import pods as engine
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos.pod_run import PodKillerRun
+from ansible_collections.sre.toolkit.plugins.module_utils._chaos.windows import parse_timestamp
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError
 from ansible_collections.sre.toolkit.plugins.module_utils._k8s import K8sClient
 from tests.integration.ansible import run_module, run_playbook
@@ -104,17 +105,7 @@ def chaos_events(k8s, ns, run_id=None):
 
 
 @pytest.fixture(scope="module")
-def ca_env():
-    """requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a session's CA bundle (psf/requests#3829),
-    so the lab's own CA is ignored when they are set; unset them until _http.py passes verify per request."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-            patch.delenv(name, raising=False)
-        yield
-
-
-@pytest.fixture(scope="module")
-def lab(lab_k8s, ca_env):
+def lab(lab_k8s):
     k8s = K8sClient.from_params({"kubeconfig": lab_k8s["kubeconfig"], "context": lab_k8s.get("context")})
     suffix = os.urandom(3).hex()
     names = {"target": "pk-it-%s" % suffix, "quiet": "pk-it-%s-quiet" % suffix, "prot": "pk-it-%s-prot" % suffix}
@@ -240,6 +231,46 @@ def test_randomized_runs_respect_every_safety_rule(lab):
     assert recoveries, "no run disrupted anything"
     print("recovery seconds over %d owners: min %.2f median %.2f max %.2f" % (
         len(recoveries), min(recoveries), sorted(recoveries)[len(recoveries) // 2], max(recoveries)))
+
+
+def test_plans_over_many_seeds_on_the_real_cluster_state(lab):
+    """300 seeds of the planner over objects read from the lab: cheap, so many more seeds than real runs."""
+    k8s, ns = lab["k8s"], lab["ns"]
+    steady(k8s, all_namespaces(lab))
+    scope = dict(namespaces=base_args(lab)["namespaces"], protected_namespaces=[ns["prot"]], min_age="0s", cooldown="0")
+    runner = PodKillerRun(k8s, engine.PodKillerOptions.from_params(scope), {"action": "evict"})
+    pods, workloads, pdbs, namespaces = runner.fetch()
+    allowed = dict((p["metadata"]["name"], p["status"]["disruptionsAllowed"]) for p in pdbs if p["metadata"]["namespace"] == ns["target"])
+    ready = dict((w["metadata"]["name"], w["status"].get("readyReplicas", 0)) for w in workloads
+                 if w["kind"] in ("Deployment", "StatefulSet") and w["metadata"]["namespace"] == ns["target"])
+    opted_out = set(p["metadata"]["uid"] for p in pods if engine.OPT_OUT_ANNOTATION in (p["metadata"].get("annotations") or {}))
+    assert allowed == {"web": 1, "api": 2, "db": 0} and opted_out
+    rng = random.Random(99)
+    picked = set()
+    for seed in range(300):
+        params = dict(scope, seed=seed, mode=rng.choice(["one", "fixed", "percent", "all"]),
+                      max_per_owner=rng.choice([0, 1, 2, 3]), min_ready_replicas=rng.choice([0, 1, 2]))
+        if params["mode"] == "fixed":
+            params["count"] = rng.randint(1, 20)
+        if params["mode"] == "percent":
+            params["percent"] = rng.uniform(0.5, 100)
+        options = engine.PodKillerOptions.from_params(params)
+        plan = engine.plan(pods, workloads, pdbs, namespaces, parse_timestamp("2099-01-01T00:00:00Z"), options)
+        victims = plan["victims"]
+        uids = [v["uid"] for v in victims]
+        assert len(uids) == len(set(uids)) and not set(uids) & opted_out, seed
+        assert all(v["namespace"] == ns["target"] for v in victims), seed
+        per_owner = {}
+        for victim in victims:
+            per_owner[victim["owner"]["name"]] = per_owner.get(victim["owner"]["name"], 0) + 1
+        for owner, count in per_owner.items():
+            assert count <= allowed.get(owner, count), (seed, owner)
+            assert ready[owner] - count >= params["min_ready_replicas"], (seed, owner)
+            assert not params["max_per_owner"] or count <= params["max_per_owner"], (seed, owner)
+        assert len(victims) + len(plan["skipped"]) == len(pods), seed
+        picked.update(uids)
+    # sampling reaches every pod that is ever allowed to go, not always the same few
+    assert len(picked) >= 10
 
 
 # -- nothing changes when it must not -------------------------------------------------------
