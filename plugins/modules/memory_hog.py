@@ -97,10 +97,13 @@ options:
     default: false
   dry_run:
     description:
-      - Do everything but start the hog or create anything, and report the plan and the preflight. Same as check mode,
-        but the task reports C(changed=false).
+      - Safe by default, like the collection's other chaos modules. With V(true) (the default) the module reads,
+        sizes and preflights, and returns the plan (RV(outcome=dry_run)) without starting a hog or creating
+        anything. Set V(false) to run. Check mode does the same whatever this says.
+      - O(state=absent) is not affected, since stopping leftovers ends chaos and does not cause it. Check mode
+        still only lists what it would stop.
     type: bool
-    default: false
+    default: true
   engine:
     description:
       - Host stressor. V(python) is the collection's own stdlib stressor (needs nothing on the target).
@@ -146,6 +149,7 @@ seealso:
 EXAMPLES = r"""
 - name: Hold 300 MiB for one minute on every web host, two workers, 10 s ramp
   sre.toolkit.memory_hog:
+    dry_run: false
     size: 300Mi
     workers: 2
     ramp: 10
@@ -153,19 +157,20 @@ EXAMPLES = r"""
 
 - name: Take 20% of the cgroup's limit, refuse nothing (the OOM killer may act)
   sre.toolkit.memory_hog:
+    dry_run: false
     size: 20%
     percent_of: cgroup_limit
     duration: 30
     force: true
 
-- name: See what a 2G hog would do, changing nothing
+- name: See what a 2G hog would do, changing nothing (dry_run is the default)
   sre.toolkit.memory_hog:
     size: 2G
-    dry_run: true
   register: plan
 
 - name: Push the api pod towards its limit for two minutes
   sre.toolkit.memory_hog:
+    dry_run: false
     target: pod
     namespace: shop
     label_selector: app=api
@@ -313,7 +318,7 @@ def argument_spec():
         timeout_margin={"type": "int", "default": 10},
         safety_margin={"type": "str", "default": "10%"},
         force={"type": "bool", "default": False},
-        dry_run={"type": "bool", "default": False},
+        dry_run={"type": "bool", "default": True},
         engine={"type": "str", "choices": ["auto", "python", "stress-ng"], "default": "python"},
         state_dir={"type": "path"},
         namespace={"type": "str"},
