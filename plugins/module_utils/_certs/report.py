@@ -105,7 +105,7 @@ def _judge_chain(certs, settings, hostname=None, purpose="server"):
            "validation_time": iso(settings.validation_time), "verify_method": None,
            "earliest_not_after": None, "earliest_not_after_path": None, "expiry": None,
            "hostname_match": None, "hostname_match_cn_fallback": None, "hostname_detail": None,
-           "severity": "ok"}
+           "hostname_matched_by": None, "cn_fallback_used": None, "severity": "ok"}
     if not certs:
         return out
     verdict = verify_chain(certs, settings.anchors, settings.validation_time, purpose)
