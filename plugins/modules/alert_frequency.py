@@ -371,7 +371,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sre.toolkit.plugins.module_utils._alerts.analyze import MAX_WINDOW, analyze, parse_matchers
+from ansible_collections.sre.toolkit.plugins.module_utils._alerts.analyze import MAX_WINDOW, Collector, analyze, parse_matchers
 from ansible_collections.sre.toolkit.plugins.module_utils._alerts.common import parse_duration, resolve_window
 from ansible_collections.sre.toolkit.plugins.module_utils._alerts.slo import windows_needed
 from ansible_collections.sre.toolkit.plugins.module_utils._argspec import PROMETHEUS_SPEC, spec
@@ -447,17 +447,21 @@ def series_selector(metric, matchers):
     return "%s{%s}" % (metric, ", ".join('%s%s"%s"' % m for m in matchers))
 
 
-def fetch_raw(prom, selector, start, end, chunk):
-    """Every sample of `selector` in (start, end]; a rejected selector names the option."""
-    series = []
+def fetch_raw(prom, selector, start, end, chunk, consume):
+    """Hand every chunk of raw samples of `selector` in (start, end] to `consume`; returns the series count.
+
+    A selector Prometheus rejects is named as the option at fault.
+    """
+    count = 0
     try:
         for part in prom.iter_raw(selector, start, end, chunk):
-            series.extend(part)
+            count += len(part)
+            consume(part)
     except ToolkitError as exc:
         if exc.status == 400 or exc.kind == "invalid":
             raise ToolkitError("selector: Prometheus rejected %s: %s" % (selector, exc.msg), kind="invalid", status=exc.status)
         raise
-    return series
+    return count
 
 
 def fetch_silences(params):
@@ -493,13 +497,14 @@ def run(params, now):
     options = engine_options(params, matchers)
     prom = PrometheusClient.from_params(params)
     groups = prom.rules("alert")
-    alerts = fetch_raw(prom, series_selector("ALERTS", matchers), start, end, chunk)
-    for_state = fetch_raw(prom, series_selector("ALERTS_FOR_STATE", matchers), start, end, chunk)
+    collector = Collector(params["ignore_labels"])
+    alerts = fetch_raw(prom, series_selector("ALERTS", matchers), start, end, chunk, collector.add_alerts)
+    fetch_raw(prom, series_selector("ALERTS_FOR_STATE", matchers), start, end, chunk, collector.add_for_state)
     silences, am_requests = (None, 0)
     if params.get("alertmanager_url"):
         silences, am_requests = fetch_silences(params)
     slos = slo_inputs(prom, params["slos"], start, end) if params["slos"] else None
-    result = analyze(alerts, for_state, groups, start, end, options, silence_list=silences, slo_inputs=slos)
+    result = analyze(None, None, groups, start, end, options, silence_list=silences, slo_inputs=slos, collector=collector)
     result["queries"] = dict(prom.all_stats(), alertmanager_requests=am_requests)
     warnings = []
     if not alerts:

@@ -8,7 +8,7 @@ import re
 
 from ansible_collections.sre.toolkit.plugins.module_utils._alerts import advice, cofiring, flapping, patterns, rules, silences, slo, stats
 from ansible_collections.sre.toolkit.plugins.module_utils._alerts.common import AlertInputError, rounded
-from ansible_collections.sre.toolkit.plugins.module_utils._alerts.episodes import DEFAULT_IGNORED_LABELS, build_episodes, group_instances
+from ansible_collections.sre.toolkit.plugins.module_utils._alerts.episodes import DEFAULT_IGNORED_LABELS, Collector, build_episodes
 
 MAX_WINDOW = 90 * 86400
 DEFAULTS = {
@@ -95,8 +95,13 @@ def normalize_options(options, start, end):
     return opts
 
 
-def analyze(alerts_series, for_state_series, rule_groups, start, end, options=None, silence_list=None, slo_inputs=None):
-    """Full analysis. ``slo_inputs``: [{name, objective, error_ratios: {window_seconds: ratio}}]."""
+def analyze(alerts_series, for_state_series, rule_groups, start, end, options=None, silence_list=None, slo_inputs=None,
+            collector=None):
+    """Full analysis. ``slo_inputs``: [{name, objective, error_ratios: {window_seconds: ratio}}].
+
+    Samples come either as whole series lists or already grouped by a ``Collector`` fed chunk by
+    chunk (the module does that, so raw responses are dropped as soon as they are read).
+    """
     opts = normalize_options(options, start, end)
     window = float(end - start)
     catalog = rules.rule_catalog(rule_groups, float(opts["evaluation_interval"]))
@@ -106,7 +111,11 @@ def analyze(alerts_series, for_state_series, rule_groups, start, end, options=No
         entry = catalog.get(rule)
         return entry["interval"] if entry else default_interval
 
-    instances = group_instances(alerts_series, for_state_series, opts["ignore_labels"])
+    if collector is None:
+        collector = Collector(opts["ignore_labels"])
+        collector.add_alerts(alerts_series)
+        collector.add_for_state(for_state_series)
+    instances = collector.instances
     build_episodes(instances, interval_for, start, end, float(opts["gap_tolerance"]))
     loaded_silences = silences.load_silences(silence_list) if silence_list else []
     always = set(opts["always_firing"])
@@ -289,4 +298,4 @@ def _episode_row(episode):
     }
 
 
-__all__ = ["analyze", "parse_matchers", "normalize_options", "AlertInputError", "MAX_WINDOW"]
+__all__ = ["analyze", "parse_matchers", "normalize_options", "AlertInputError", "Collector", "MAX_WINDOW"]

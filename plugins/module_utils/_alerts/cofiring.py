@@ -7,6 +7,7 @@ Works on each rule's union of firing intervals across its instances.
 
 from __future__ import annotations
 
+import heapq
 import math
 from bisect import bisect_left
 
@@ -54,35 +55,65 @@ def buckets(intervals, size):
     return found
 
 
-def overlapping_candidates(firing):
-    """Pairs of names whose intervals touch, found by one sweep over all intervals."""
-    events = sorted((start, end, name) for name, intervals in firing.items() for start, end in intervals)
-    active = []
-    pairs = set()
-    for start, end, name in events:
-        active = [item for item in active if item[0] > start]
-        for _end, other in active:
-            if other != name:
-                pairs.add((name, other) if name < other else (other, name))
-        active.append((end, name))
-    return sorted(pairs)
+def _comparable_bins(totals, ratio):
+    """Log-scale bin of each name's firing time; comparable names share a bin or adjacent ones."""
+    if ratio <= 0.0 or ratio >= 1.0:
+        return {name: 0 for name in totals}
+    width = math.log(1.0 / ratio)
+    return {name: int(math.floor(math.log(max(t, 1e-9)) / width)) for name, t in totals.items()}
+
+
+def overlaps(firing, ratio=0.0):
+    """{(a, b): [overlap seconds, times together]} for every pair whose intervals overlap.
+
+    One sweep per pair of adjacent duration bins: a pair whose firing times differ by more than
+    1/ratio cannot reach the thresholds (coverage and Jaccard are bounded by that ratio), so
+    a week-long alert is never swept against thousands of two-minute flaps.
+    """
+    totals = {name: total(intervals) for name, intervals in firing.items() if intervals}
+    bins = _comparable_bins(totals, ratio)
+    by_bin = {}
+    for name, intervals in firing.items():
+        if name in totals:
+            by_bin.setdefault(bins[name], []).extend((start, end, name) for start, end in intervals)
+    found = {}
+    for low in sorted(by_bin):
+        events = sorted(by_bin[low] + by_bin.get(low + 1, []))
+        active = []  # heap of (end, start, name)
+        for start, end, name in events:
+            while active and active[0][0] <= start:
+                heapq.heappop(active)
+            name_bin = bins[name]
+            for other_end, _other_start, other in active:
+                if other == name or min(name_bin, bins[other]) != low:
+                    continue
+                if totals[name] < ratio * totals[other] or totals[other] < ratio * totals[name]:
+                    continue
+                key = (name, other) if name < other else (other, name)
+                slot = found.get(key)
+                if slot is None:
+                    slot = found[key] = [0.0, 0]
+                slot[0] += min(end, other_end) - start
+                slot[1] += 1
+            heapq.heappush(active, (end, start, name))
+    return found, totals
 
 
 def cofiring_pairs(firing, window_seconds, min_score=0.7, min_together=3, bucket_seconds=300.0, min_jaccard=0.5):
     """Pairs whose firing overlaps: overlap score, Jaccard and PMI over time buckets.
 
-    ``firing`` maps a name (instance key or rule) -> merged [start, end) intervals. A pair is
-    reported when it overlapped at least ``min_together`` times and its overlap score
-    ((covA + covB) / 2, cov = overlap / own firing time) reaches ``min_score`` or its Jaccard
-    index over ``bucket_seconds`` buckets reaches ``min_jaccard``.
+    ``firing`` maps a name (instance key or rule) -> sorted, non-overlapping [start, end)
+    intervals. A pair is reported when it overlapped at least ``min_together`` times and its
+    overlap score ((covA + covB) / 2, cov = overlap / own firing time) reaches ``min_score`` or
+    its Jaccard index over ``bucket_seconds`` buckets reaches ``min_jaccard``.
     """
-    totals = {name: total(intervals) for name, intervals in firing.items() if intervals}
+    ratio = min(max(0.0, 2.0 * min_score - 1.0), max(0.0, min_jaccard))
+    found, totals = overlaps(firing, ratio)
     bucket_sets = {}
     total_buckets = max(1, int(math.ceil(window_seconds / bucket_seconds)))
     pairs = []
-    for a, b in overlapping_candidates({k: v for k, v in firing.items() if k in totals}):
-        seconds, segments = intersection(firing[a], firing[b])
-        if segments < min_together:
+    for (a, b), (seconds, together) in found.items():
+        if together < min_together:
             continue
         cov_a, cov_b = seconds / totals[a], seconds / totals[b]
         score = (cov_a + cov_b) / 2.0
@@ -92,15 +123,15 @@ def cofiring_pairs(firing, window_seconds, min_score=0.7, min_together=3, bucket
         both = len(bucket_sets[a] & bucket_sets[b])
         either = len(bucket_sets[a]) + len(bucket_sets[b]) - both
         jaccard = both / either if either else 0.0
-        pmi = math.log2(both * total_buckets / (len(bucket_sets[a]) * len(bucket_sets[b]))) if both else None
         if score < min_score and jaccard < min_jaccard:
             continue
+        pmi = math.log2(both * total_buckets / (len(bucket_sets[a]) * len(bucket_sets[b]))) if both else None
         pairs.append({
             "id": "cofiring.overlap" if score >= min_score else "cofiring.jaccard",
             "a": a,
             "b": b,
             "overlap_seconds": round(seconds, 3),
-            "together": segments,
+            "together": together,
             "coverage": [round(cov_a, 4), round(cov_b, 4)],
             "overlap_score": round(score, 4),
             "jaccard": round(jaccard, 4),

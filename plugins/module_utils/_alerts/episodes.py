@@ -36,7 +36,7 @@ class Instance:
     def source(self, replica):
         found = self.sources.get(replica)
         if found is None:
-            found = self.sources[replica] = {"pending": [], "firing": [], "for_state": []}
+            found = self.sources[replica] = {"pending": [], "firing": [], "for_state_ts": [], "for_state_runs": []}
         return found
 
 
@@ -45,42 +45,63 @@ def instance_key(labels):
     return "{" + ", ".join('%s="%s"' % (name, labels[name]) for name in sorted(labels)) + "}"
 
 
-def group_instances(alerts_series, for_state_series, ignored_labels=DEFAULT_IGNORED_LABELS):
-    """Map instance key -> Instance, from raw series as the Prometheus API returns them.
+class Collector:
+    """Groups raw series into instances, chunk by chunk, keeping only what episodes need.
 
     The ignored labels (HA replica labels) are dropped from the identity but kept as the
     replica name, so each replica's samples are reconstructed on their own first: replicas
-    evaluate at different phases and carry their own ActiveAt values.
+    evaluate at different phases and carry their own ActiveAt values. Of ALERTS only the
+    timestamps are kept; of ALERTS_FOR_STATE the timestamps and the points where the value
+    changes, so a long history costs little more than its timestamps.
     """
-    ignored = frozenset(ignored_labels)
-    instances = {}
 
-    def place(series):
-        metric = series.get("metric") or {}
+    def __init__(self, ignored_labels=DEFAULT_IGNORED_LABELS):
+        self.ignored = frozenset(ignored_labels)
+        self.instances = {}
+
+    def _bucket(self, metric):
         labels = {}
         replica = []
         for name, value in metric.items():
             if name in DROPPED_LABELS:
                 continue
-            if name in ignored:
+            if name in self.ignored:
                 replica.append((name, value))
             else:
                 labels[name] = value
         key = instance_key(labels)
-        instance = instances.get(key)
+        instance = self.instances.get(key)
         if instance is None:
-            instance = instances[key] = Instance(key, labels)
-        return instance.source(tuple(sorted(replica))), metric.get("alertstate")
+            instance = self.instances[key] = Instance(key, labels)
+        return instance.source(tuple(sorted(replica)))
 
-    for series in alerts_series or ():
-        bucket, state = place(series)
-        if state not in ("pending", "firing"):
-            continue
-        bucket[state].extend(map(_first, series.get("values") or ()))
-    for series in for_state_series or ():
-        bucket, _state = place(series)
-        bucket["for_state"].extend(series.get("values") or ())
-    return instances
+    def add_alerts(self, series_list):
+        for series in series_list or ():
+            metric = series.get("metric") or {}
+            state = metric.get("alertstate")
+            if state not in ("pending", "firing"):
+                continue
+            self._bucket(metric)[state].extend(map(_first, series.get("values") or ()))
+
+    def add_for_state(self, series_list):
+        for series in series_list or ():
+            values = series.get("values") or ()
+            if not values:
+                continue
+            bucket = self._bucket(series.get("metric") or {})
+            bucket["for_state_ts"].extend(map(_first, values))
+            texts = list(map(_second, values))
+            changes = [0]
+            changes.extend(compress(range(1, len(texts)), map(ne, texts[1:], texts[:-1])))
+            bucket["for_state_runs"].extend((float(values[k][0]), texts[k]) for k in changes)
+
+
+def group_instances(alerts_series, for_state_series, ignored_labels=DEFAULT_IGNORED_LABELS):
+    """Map instance key -> Instance, from raw series as the Prometheus API returns them."""
+    collector = Collector(ignored_labels)
+    collector.add_alerts(alerts_series)
+    collector.add_for_state(for_state_series)
+    return collector.instances
 
 
 def _sorted_unique(values):
@@ -88,41 +109,44 @@ def _sorted_unique(values):
     return values
 
 
-def _activations(for_state):
+def _activations(runs):
     """(first_ts, active_at) of each ActiveAt value run, in time order."""
-    if not for_state:
+    if not runs:
         return [], []
-    for_state.sort(key=_first)
-    values = list(map(_second, for_state))
-    changes = [0]
-    changes.extend(compress(range(1, len(values)), map(ne, values[1:], values[:-1])))
-    starts = [float(for_state[k][0]) for k in changes]
-    active = []
-    for k in changes:
+    runs.sort(key=_first)
+    starts, active = [], []
+    previous = None
+    for ts, text in runs:
+        if text == previous:
+            continue  # a chunk boundary, not a change
+        previous = text
+        starts.append(float(ts))
         try:
-            active.append(float(values[k]))
+            active.append(float(text))
         except (TypeError, ValueError):
             active.append(None)
     return starts, active
 
 
-def source_episodes(pending, firing, for_state, interval, tolerance):
-    """Episodes of one replica's series as lists [active_at, first, last, fired_at, last_firing].
+def source_episodes(pending, firing, for_state_ts, for_state_runs, interval, tolerance):
+    """Episodes of one replica's series as lists [active_at, first, last, fired_at, last_firing, replicas].
 
-    ``pending`` and ``firing`` are sorted lists of sample timestamps, ``for_state`` the raw
-    [ts, "value"] pairs of ALERTS_FOR_STATE (may be empty: then gaps alone split episodes).
+    ``pending`` and ``firing`` are lists of sample timestamps; ``for_state_ts`` the timestamps
+    of ALERTS_FOR_STATE and ``for_state_runs`` its (ts, value) change points (both may be empty:
+    then gaps alone split episodes).
     """
     firing = _sorted_unique(firing)
     samples = sorted(pending + firing) if pending else firing
     if not samples:
         return []
-    act_starts, act_values = _activations(for_state)
+    for_state_ts.sort()
+    act_starts, act_values = _activations(for_state_runs)
     max_gap = interval * (1.0 + tolerance)
     count = len(samples)
     gaps = compress(range(1, count), map(max_gap.__lt__, map(sub, samples[1:], samples[:-1])))
     cuts = set()
     for k in gaps:
-        if not _same_activation(act_starts, samples[k - 1], samples[k], for_state):
+        if not _same_activation(act_starts, samples[k - 1], samples[k], for_state_ts):
             cuts.add(k)
     # A new ActiveAt value without a gap (rare: a restart restoring a pending alert) also cuts.
     for start in act_starts[1:]:
@@ -147,34 +171,16 @@ def source_episodes(pending, firing, for_state, interval, tolerance):
     return episodes
 
 
-def _same_activation(act_starts, before, after, for_state):
+def _same_activation(act_starts, before, after, for_state_ts):
     """True when one ALERTS_FOR_STATE value run has samples on both sides of a gap."""
     if not act_starts:
         return False
     index = bisect_right(act_starts, before) - 1
     if index < 0 or bisect_right(act_starts, after) - 1 != index:
         return False
-    # The run must really have a sample at or after `after` (not just end before the gap).
-    pos = bisect_left(for_state, after, key=_first) if _HAS_KEYED_BISECT else _bisect_pairs(for_state, after)
-    return pos < len(for_state) and float(for_state[pos][0]) - after < 1e-3
-
-
-def _bisect_pairs(pairs, value):
-    lo, hi = 0, len(pairs)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if pairs[mid][0] < value:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-try:
-    bisect_left([], 0, key=None)
-    _HAS_KEYED_BISECT = True
-except TypeError:  # Python < 3.10
-    _HAS_KEYED_BISECT = False
+    # The run must really go on after the gap (not just end before it and leave no value after).
+    pos = bisect_left(for_state_ts, after)
+    return pos < len(for_state_ts) and for_state_ts[pos] - after < 1e-3
 
 
 def merge_replicas(episode_lists, interval):
@@ -261,7 +267,8 @@ def build_episodes(instances, interval_for, start, end, tolerance=0.5):
         interval = interval_for(instance.rule)
         lists = []
         for bucket in instance.sources.values():
-            lists.append(source_episodes(bucket["pending"], bucket["firing"], bucket["for_state"], interval, tolerance))
+            lists.append(source_episodes(bucket["pending"], bucket["firing"], bucket["for_state_ts"],
+                                         bucket["for_state_runs"], interval, tolerance))
         lists = [eps for eps in lists if eps]
         if not lists:
             instance.episodes = []
