@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -435,3 +436,56 @@ def test_stress_ng_engine_when_present_clear_error_when_not(tmp_path):
         assert not (tmp_path / "s").exists()
     auto = run_module("memory_hog", dict(args, engine="auto", dry_run=True))
     assert auto["plan"]["engine"] == ("stress-ng" if shutil.which("stress-ng") else "python")
+
+
+# ---------------------------------------------------------------- the pod mechanism, for real, on this host
+
+def _own_memory_cgroup():
+    """(root, own cgroup dir, version) of this process's memory cgroup."""
+    lines = Path("/proc/self/cgroup").read_text().splitlines()
+    for line in lines:
+        hid, controllers, path = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            return "/sys/fs/cgroup", Path("/sys/fs/cgroup/memory") / path.lstrip("/"), 1
+    path = [line.split(":", 2)[2] for line in lines if line.startswith("0::")][0]
+    return "/sys/fs/cgroup", Path("/sys/fs/cgroup") / path.lstrip("/"), 2
+
+
+@pytest.fixture
+def fake_container_cgroup():
+    """A child memory cgroup limited to 64 MiB, named like a container ID; removed afterwards."""
+    root, own, version = _own_memory_cgroup()
+    name = "sre-toolkit-test-%s" % os.urandom(6).hex()
+    path = own / name
+    path.mkdir()
+    (path / ("memory.limit_in_bytes" if version == 1 else "memory.max")).write_text(str(64 * MI))
+    if version == 2:
+        (path / "memory.swap.max").write_text("0")
+    yield root, name, path, version
+    wait_for(lambda: not (path / "cgroup.procs").read_text().strip(), timeout=10)
+    path.rmdir()
+
+
+def _stressor(spec):
+    from ansible_collections.sre.toolkit.plugins.module_utils._chaos import memory_host
+
+    proc = subprocess.run([sys.executable, "-c", memory_host.stressor_source(), json.dumps(spec)],
+                          capture_output=True, text=True, timeout=60)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_stressor_joins_a_container_cgroup_and_its_limit_applies(fake_container_cgroup):
+    """What the helper pod does to its target: join the container's cgroup by ID, so the container's limit binds."""
+    root, name, path, version = fake_container_cgroup
+    base = {"workers": 1, "ramp": 0, "duration": 1, "hard_timeout": 20, "parent_pid": 0, "join_container_id": name, "cgroup_root": root}
+
+    fits = _stressor(dict(base, total=24 * MI))
+    assert fits["cgroup"] == str(path)
+    assert fits["workers"][0] == {"pid": fits["worker_pids"][0], "exit_code": 0}
+    usage_file = "memory.max_usage_in_bytes" if version == 1 else "memory.peak"
+    assert int((path / usage_file).read_text()) >= 24 * MI  # charged to the "container", not to us
+
+    too_big = _stressor(dict(base, total=128 * MI))
+    assert too_big["workers"][0].get("signal") == signal.SIGKILL  # the kernel's OOM killer, as for a target container
+    oom_file = "memory.oom_control" if version == 1 else "memory.events"
+    assert "oom_kill 1" in (path / oom_file).read_text()
