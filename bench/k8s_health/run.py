@@ -97,11 +97,16 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--popeye", default=str(DEFAULT_POPEYE))
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "k8s_health.json"))
+    parser.add_argument("--kubeconfig", help="a cluster that is not (yet) in lab.json, e.g. a scale lab still settling")
+    parser.add_argument("--kubectl", default="kubectl")
     opts = parser.parse_args()
     lab_file = Path(opts.state) / "lab.json"
-    if not lab_file.exists():
+    if opts.kubeconfig:
+        lab = {"kubeconfig": opts.kubeconfig, "kubectl": opts.kubectl}
+    elif lab_file.exists():
+        lab = json.loads(lab_file.read_text())["k8s"]
+    else:
         raise SystemExit("no lab at %s: run `LAB_STATE_DIR=%s python tests/lab/lab.py up --scale --only k8s` first" % (lab_file, opts.state))
-    lab = json.loads(lab_file.read_text())["k8s"]
     popeye = Path(opts.popeye) if Path(opts.popeye).exists() else None
 
     samples = {"kubectl": [], "ours": [], "popeye": []}
