@@ -209,3 +209,43 @@ def test_generator_writes_what_a_live_prometheus_writes(lab_prometheus, tmp_path
                            "--compare", "--keep", str(tmp_path / "live")], cwd=repo, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "generator prediction matches all 16 series" in proc.stdout
+
+
+def _nagios_flapping(states, high, low):
+    """Textbook Nagios: for each evaluation, the last 21 states, a change at position x (1..20,
+    oldest first) weighs 0.75 + (x - 1) * 0.5 / 19, PSC = 100 * sum / 20, hysteresis high/low."""
+    changes = [0] + [int(states[i] != states[i - 1]) for i in range(1, len(states))]
+    prefix = [0]
+    for c in changes:
+        prefix.append(prefix[-1] + c)
+    best, starts, flapping = 0.0, 0, False
+    for end in range(20, len(states)):
+        if prefix[end + 1] - prefix[end - 19] == 0:
+            psc = 0.0
+        else:
+            psc = 100.0 * sum(0.75 + (x - 1) * 0.5 / 19 for x in range(1, 21) if changes[end - 20 + x]) / 20
+        best = max(best, psc)
+        if not flapping and psc >= high:
+            flapping, starts = True, starts + 1
+        elif flapping and psc <= low:
+            flapping = False
+    return best, starts
+
+
+def test_flapping_in_the_ground_truth_follows_the_served_samples(prom):
+    truth = prom["truth"]
+    interval, n = truth["interval_seconds"], truth["evaluations"]
+    first = truth["window"]["start"] + truth["eval_phase_seconds"]
+    firing = _raw(prom, 'ALERTS{alertstate="firing"}')
+    rules = {"QueueBacklog", "KubeJobFailed", "NodeDown"}  # flapping, re-activating, steady
+    checked = flapping = 0
+    for inst in truth["instances"]:
+        if inst["rule"] not in rules:
+            continue
+        states = [0] * n
+        for ts, _ in firing.get((inst["key"], (inst["replicas"] or [None])[0]), []):
+            states[round((ts - first) / interval)] = 1
+        best, starts = _nagios_flapping(states, truth["flapping"]["high"], truth["flapping"]["low"])
+        assert abs(best - inst["max_psc"]) < 1e-2 and starts == inst["flap_starts"], inst["key"]
+        checked, flapping = checked + 1, flapping + inst["flapping"]
+    assert checked and flapping, "the history needs flapping and steady instances"
