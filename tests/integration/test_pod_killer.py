@@ -405,3 +405,29 @@ def test_integration_target_playbook(lab, tmp_path):
         "pk_quiet_namespace": lab["ns"]["quiet"]})
     assert result["rc"] == 0, result["stdout"][-4000:] + result["stderr"][-2000:]
     assert "failed=0" in result["stdout"]
+
+
+def test_chaos_playbook_runs_the_role_behind_its_gate(lab, tmp_path):
+    """ansible-playbook sre.toolkit.chaos: a real eviction with a record, then a failing gate stops the play."""
+    k8s, ns = lab["k8s"], lab["ns"]["target"]
+    steady(k8s, all_namespaces(lab))
+    records = tmp_path / "records"
+    records.mkdir()
+    common = {"chaos_kubeconfig": lab["kubeconfig"], "chaos_context": lab["context"], "chaos_record_dir": str(records),
+              "chaos_recovery_timeout": 150}
+    experiment = {"namespaces": [ns], "label_selector": "app=web", "min_age": "0s", "cooldown": "0", "recovery_poll": 0.5}
+    real = run_playbook("sre.toolkit.chaos", extra_vars=dict(common, chaos_dry_run=False, chaos_pod_killer=experiment))
+    assert real["rc"] == 0, real["stdout"][-3000:] + real["stderr"][-2000:]
+    [record_file] = list(records.glob("pk-*.json"))
+    record = json.loads(record_file.read_text())
+    assert record["dry_run"] is False and record["gate"]["passed"] is True
+    assert [v["owner"]["name"] for v in record["victims"]] == ["web"]
+    assert record["recovery"][0]["recovered"] is True and record["recovery"][0]["seconds"] >= 0
+
+    steady(k8s, all_namespaces(lab))
+    before = snapshot(k8s, all_namespaces(lab))
+    gated = run_playbook("sre.toolkit.chaos", extra_vars=dict(common, chaos_dry_run=False, chaos_pod_killer=experiment,
+                                                               chaos_gate_http_url="http://127.0.0.1:9/"))
+    assert gated["rc"] != 0
+    assert "steady-state gate failed, nothing was disrupted" in gated["stdout"]
+    assert snapshot(k8s, all_namespaces(lab)) == before
