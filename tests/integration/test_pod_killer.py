@@ -426,8 +426,8 @@ def test_chaos_playbook_runs_the_role_behind_its_gate(lab, tmp_path):
 
     steady(k8s, all_namespaces(lab))
     before = snapshot(k8s, all_namespaces(lab))
-    gated = run_playbook("sre.toolkit.chaos", extra_vars=dict(common, chaos_dry_run=False, chaos_pod_killer=experiment,
-                                                               chaos_gate_http_url="http://127.0.0.1:9/"))
+    closed_port = dict(common, chaos_dry_run=False, chaos_pod_killer=experiment, chaos_gate_http_url="http://127.0.0.1:9/")
+    gated = run_playbook("sre.toolkit.chaos", extra_vars=closed_port)
     assert gated["rc"] != 0
     assert "steady-state gate failed, nothing was disrupted" in gated["stdout"]
     assert snapshot(k8s, all_namespaces(lab)) == before
