@@ -162,7 +162,9 @@ class _Parser(object):
 
     def identifier(self, expected):
         token = self.peek()
-        if token is None or token in ("=", "==", "!=", "(", ")", ",", "!", ">", "<") or token in _SET_OPS and expected != "a label value":
+        # "in"/"notin" are operators where a key is expected, but plain words as values
+        is_set_op = token in _SET_OPS and expected != "a label value"
+        if token is None or token in ("=", "==", "!=", "(", ")", ",", "!", ">", "<") or is_set_op:
             self.fail(expected)
         self.take()
         if expected.startswith("a label key"):
