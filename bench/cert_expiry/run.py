@@ -93,21 +93,21 @@ def run_baseline(targets, workdir):
 
 
 def run_playbook(targets, info, workers, workdir):
-    """cert_expiry with every endpoint in one task; the result is saved to check it."""
-    out = workdir / "result.json"
+    """cert_expiry with every endpoint in one task, checked by an assert (an action on the controller,
+    no second module run, so the timing is the scan's)."""
     play = [{"hosts": "localhost", "gather_facts": False, "tasks": [
         {"name": "scan", "sre.toolkit.cert_expiry": {
             "endpoints": targets, "ca_bundle": info["ca_bundle"], "workers": workers, "per_host_limit": workers},
          "register": "scan"},
-        {"name": "save", "ansible.builtin.copy": {"content": "{{ scan.summary | to_json }}", "dest": str(out)}},
+        {"name": "check", "ansible.builtin.assert": {"that": [
+            "scan.summary.total == %d" % len(targets), "scan.summary.errors == 0"]}},
     ]}]
     inventory = "localhost ansible_connection=local ansible_python_interpreter=%s\n" % PYTHON
     elapsed, proc = ansible_playbook(play, workdir, inventory)
-    summary = json.loads(out.read_text()) if out.exists() else {}
-    ok = proc.returncode == 0 and summary.get("total") == len(targets) and summary.get("errors") == 0
+    ok = proc.returncode == 0 and "failed=0" in proc.stdout
     if not ok:
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
-    return elapsed, ok, summary
+    return elapsed, ok
 
 
 def process_cpu(pid):
@@ -172,7 +172,7 @@ def main():
             engine_times.append(elapsed)
             engine_cpu.append(cpu)
             checks.append(all(f["error_kind"] is None and len(f["chain"]) >= 1 for f in findings))
-            elapsed, ok, summary = run_playbook(targets, info, args.workers, Path(tmp) / ("play%d" % i))
+            elapsed, ok = run_playbook(targets, info, args.workers, Path(tmp) / ("play%d" % i))
             playbook_times.append(elapsed)
             checks.append(ok)
         if not args.skip_baseline:
