@@ -234,12 +234,17 @@ def test_hog_ends_at_its_hard_timeout_even_when_nobody_watches(tmp_path):
 
 
 def test_later_run_and_absent_clean_up_without_touching_a_reused_pid(tmp_path):
+    """A hog left by an earlier run is stopped; a record whose PID now belongs to someone else is not."""
+    from ansible_collections.sre.toolkit.plugins.module_utils._chaos import memory_host
+
     state = tmp_path / "state"
-    state.mkdir()
-    leftover = subprocess.Popen(["sleep", "120"])
+    state.mkdir(mode=0o700)
+    spec = {"total": 8 * MI, "workers": 1, "ramp": 0, "duration": 120, "hard_timeout": 120, "parent_pid": 0}
+    leftover = subprocess.Popen([sys.executable, "-c", memory_host.stressor_source(), json.dumps(spec)], stdout=subprocess.DEVNULL)
     bystander = subprocess.Popen(["sleep", "120"])
     boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     try:
+        assert wait_for(lambda: Path("/proc/%d/comm" % leftover.pid).read_text().strip() == "sre-memory-hog", timeout=10)
         mine = {"pid": leftover.pid, "start_ticks": proc_stat(leftover.pid)[0]}
         theirs = {"pid": bystander.pid, "start_ticks": proc_stat(bystander.pid)[0]}
         (state / "old.json").write_text(json.dumps(dict(mine, name="old", boot_id=boot, workers=[])))
@@ -249,15 +254,17 @@ def test_later_run_and_absent_clean_up_without_touching_a_reused_pid(tmp_path):
         preview = run_module("memory_hog", {"state": "absent", "name": "old", "state_dir": str(state)}, check=True)
         assert preview["changed"] is True and alive(mine)
 
+        # dry_run (the default) does not hold back state=absent: stopping leftovers ends chaos.
         cleaned = run_module("memory_hog", {"state": "absent", "name": "old", "state_dir": str(state)})
         assert cleaned["changed"] is True and cleaned["outcome"] == "cleaned"
         assert cleaned["cleaned_up"] == [dict(mine, name="old", alive=True, result="stopped")]
-        assert leftover.wait(timeout=10) == -signal.SIGTERM
+        assert leftover.wait(timeout=10) == 143
         assert not (state / "old.json").exists()
 
         # A later present run of that name stops nothing (PID reused) but drops the stale record.
-        again = run_module("memory_hog", {"dry_run": False, "name": "reused", "size": "16Mi", "duration": 1, "timeout_margin": 2, "state_dir": str(state)})
-        assert again["outcome"] == "completed"
+        again = run_module("memory_hog", {"dry_run": False, "name": "reused", "size": "16Mi", "duration": 1, "timeout_margin": 2,
+                                          "state_dir": str(state)})
+        assert again["outcome"] == "completed", again.get("msg")
         assert again["cleaned_up"] == [dict(theirs, start_ticks=theirs["start_ticks"] - 1, name="reused", alive=False, result="not_running")]
         assert alive(theirs) and bystander.poll() is None
     finally:

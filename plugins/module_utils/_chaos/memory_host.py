@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -28,9 +29,12 @@ import time
 
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos import memory
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos import stressor
+from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError
 
 PROC = "/proc"
 CGROUP_ROOT = "/sys/fs/cgroup"
+# What a hog process calls itself (the stressor sets its name; stress-ng names its own processes).
+HOG_COMMS = ("sre-memory-hog", "stress-ng")
 
 
 def read_text(path):
@@ -119,6 +123,15 @@ def is_alive(record):
     return current is not None and current["start_ticks"] == record["start_ticks"]
 
 
+def is_hog(record):
+    """The recorded process is still the same one *and* is a hog: a forged or stale record never
+    gets a signal through to, say, sshd, even with the right PID and start time."""
+    if not is_alive(record):
+        return False
+    current = identity(record["pid"])
+    return current is not None and current["comm"].startswith(HOG_COMMS)
+
+
 def ancestors(pid=None):
     """PID + start time of every ancestor up to (not including) PID 1."""
     chain = []
@@ -156,8 +169,8 @@ def rss_tree(pid):
 
 
 def signal_recorded(record, signum):
-    """Send a signal to exactly the recorded process. Uses a pidfd when the kernel has it (no reuse race)."""
-    if not is_alive(record):
+    """Send a signal to exactly the recorded hog process. Uses a pidfd when the kernel has it (no reuse race)."""
+    if not is_hog(record):
         return False
     pidfd_open = getattr(os, "pidfd_open", None)
     send = getattr(signal, "pidfd_send_signal", None)
@@ -168,7 +181,7 @@ def signal_recorded(record, signum):
             return False
         try:
             # Checked again with the pidfd held: the PID can no longer be recycled under us.
-            if not is_alive(record):
+            if not is_hog(record):
                 return False
             send(fd, signum)
             return True
@@ -212,6 +225,19 @@ class StateStore:
 
     def ensure(self):
         os.makedirs(self.directory, mode=0o700, exist_ok=True)
+        self.check()
+
+    def check(self):
+        """Records decide what gets signalled: trust only a real directory of ours that nobody else can write."""
+        try:
+            info = os.lstat(self.directory)
+        except FileNotFoundError:
+            return False
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+            raise ToolkitError(
+                "state_dir: %s must be a directory owned by uid %d and not writable by group or others; "
+                "remove it or choose another state_dir" % (self.directory, os.getuid()), kind="invalid")
+        return True
 
     def write(self, name, record):
         self.ensure()
@@ -221,12 +247,16 @@ class StateStore:
         os.replace(tmp, self.path(name))
 
     def load(self, name):
+        if not self.check():
+            return None
         try:
             return json.loads(read_text(self.path(name)))
         except (OSError, ValueError):
             return None
 
     def names(self):
+        if not self.check():
+            return []
         try:
             return sorted(f[:-5] for f in os.listdir(self.directory) if f.endswith(".json"))
         except OSError:
@@ -248,7 +278,7 @@ def leftovers(store, names=None):
         if record is None:
             continue
         processes = [record] + list(record.get("workers", []))
-        found.append({"name": name, "record": record, "alive": [p for p in processes if is_alive(dict(p, boot_id=record.get("boot_id")))]})
+        found.append({"name": name, "record": record, "alive": [p for p in processes if is_hog(dict(p, boot_id=record.get("boot_id")))]})
     return found
 
 
@@ -359,12 +389,14 @@ class HostHog:
     def stop(self):
         """Make sure nothing of this run is left; drop its record."""
         if self.proc is not None and self.proc.poll() is None:
-            for record in [self.record] + list(self.record.get("workers", [])):
-                stop_recorded(dict(record, boot_id=self.record["boot_id"]))
+            # Our own unreaped child: its PID cannot be reused yet, so signalling it directly is exact.
+            # Its workers die with it (PDEATHSIG).
+            self.proc.terminate()
             try:
-                self.proc.wait(timeout=5)
+                self.proc.wait(timeout=3)
             except subprocess.TimeoutExpired:
-                pass
+                self.proc.kill()
+                self.proc.wait()
         for worker in self.record.get("workers", []) if self.record else []:
             stop_recorded(dict(worker, boot_id=self.record["boot_id"]), grace=0.5)
         if self.record:
