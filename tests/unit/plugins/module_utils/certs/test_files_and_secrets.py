@@ -32,10 +32,13 @@ def test_expand_folders_globs_missing_and_passphrase_override(tmp_path):
     assert files.expand([{"path": str(tmp_path)}], include_hidden=True)[0][0].endswith(".hidden/three.pem")
 
 
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
 def test_secret_keys_never_include_private_material():
     _root, inter, leaf = hierarchy()
     key_pem = leaf.key.private_bytes(PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
     secret = {"metadata": {"namespace": "ns", "name": "web", "labels": {"b": "2", "a": "1"},
                            "annotations": {"cert-manager.io/issuer-name": "ca", "kubectl.kubernetes.io/last-applied": "{...}"}},
               "type": "kubernetes.io/tls",

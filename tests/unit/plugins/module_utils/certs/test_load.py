@@ -21,7 +21,7 @@ def test_pem_bundle_every_cert_in_order_and_keys_skipped():
     root, inter, leaf = hierarchy()
     key = leaf.key.private_bytes(PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     certs, errors = load_certificates(pem(leaf) + key + pem(inter) + pem(root))
-    assert [c.subject for c, _ in certs] == [leaf.cert.subject, inter.cert.subject, root.cert.subject]
+    assert [c.subject for c, _origin in certs] == [leaf.cert.subject, inter.cert.subject, root.cert.subject]
     assert errors == []
 
 
@@ -37,7 +37,7 @@ def test_bad_block_reported_while_good_ones_read():
 
 def test_der_and_unknown_content():
     _root, _inter, leaf = hierarchy()
-    certs, _ = load_certificates(leaf.cert.public_bytes(serialization.Encoding.DER))
+    certs, _errors = load_certificates(leaf.cert.public_bytes(serialization.Encoding.DER))
     assert certs[0][0] == leaf.cert and certs[0][1] == "der"
     with pytest.raises(LoadError) as info:
         load_certificates(b"just some text\n")
@@ -54,8 +54,8 @@ def test_pkcs12_with_passphrase_and_wrong_passphrase():
     root, inter, leaf = hierarchy()
     blob = pkcs12.serialize_key_and_certificates(b"lab", leaf.key, leaf.cert, [inter.cert],
                                                  serialization.BestAvailableEncryption(b"s3cret"))
-    certs, _ = load_certificates(blob, "s3cret")
-    assert [c for c, _ in certs] == [leaf.cert, inter.cert]
+    certs, _errors = load_certificates(blob, "s3cret")
+    assert [c for c, _origin in certs] == [leaf.cert, inter.cert]
     for wrong in ("nope", None):
         with pytest.raises(LoadError) as info:
             load_certificates(blob, wrong)
@@ -70,5 +70,5 @@ def test_kubeconfig_embedded_data():
         "  name: lab\nusers:\n- name: admin\n  user:\n    client-certificate-data: %s\n    client-key-data: c2VjcmV0\n"
     ) % (base64.b64encode(pem(root)).decode(), base64.b64encode(pem(client)).decode())
     certs, errors = load_certificates(doc.encode())
-    assert [c for c, _ in certs] == [root.cert, client.cert] and errors == []
+    assert [c for c, _origin in certs] == [root.cert, client.cert] and errors == []
     assert certs[0][1].endswith("certificate-authority-data")
