@@ -375,7 +375,10 @@ def run_pod(module, params, rehearse):
         return dict(result, changed=not params["dry_run"], outcome="dry_run", cleaned_up=leftovers["found"],
                     helper={"spec": memory_pod.shown_spec(prepared["helper"])})
     earlier = memory_pod.clean_up(client, helper_ns, leftover_selector)
-    result.update(hog.run(prepared))
+    chain = memory_host.ancestors()
+    hog.stop_check = lambda: "controller_gone" if memory_host.first_gone(chain) else None
+    with memory_host.signals_interrupt():
+        result.update(hog.run(prepared))
     return dict(result, changed=True, cleaned_up=earlier["deleted"])
 
 

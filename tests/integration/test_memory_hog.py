@@ -393,6 +393,22 @@ def test_pod_helper_spec_and_simulated_oom_kill(tmp_path, lab_k8s, kube, hog_ns)
         _kill_left(proc)
 
 
+def test_pod_run_cleans_up_when_ansible_playbook_is_killed(tmp_path, lab_k8s, kube, hog_ns):
+    """SIGKILL ansible-playbook mid-run: the module notices, deletes its helper pod and exits."""
+    args = {"target": "pod", "kubeconfig": lab_k8s["kubeconfig"], "context": lab_k8s.get("context"), "namespace": hog_ns,
+            "pod_name": "api", "size": "64Mi", "duration": 120, "timeout_margin": 10, "name": "killed"}
+    proc = start_playbook(tmp_path, args)
+    try:
+        assert wait_for(lambda: _helpers(kube, hog_ns), timeout=60), (tmp_path / "ansible.log").read_text()[-4000:]
+        tree = descendants(proc.pid)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert wait_for(lambda: not _helpers(kube, hog_ns), timeout=40), "helper pod left behind"
+        assert wait_for(lambda: not any(alive(p) for p in tree), timeout=20), [p for p in tree if alive(p)]
+    finally:
+        _kill_left(proc)
+
+
 def test_pod_leftovers_are_removed_by_absent_and_by_a_later_run(lab_k8s, kube, hog_ns):
     base = {"target": "pod", "kubeconfig": lab_k8s["kubeconfig"], "context": lab_k8s.get("context"), "namespace": hog_ns}
     for name, hog in (("left-1", "old"), ("left-2", "old"), ("other-hog", "other")):

@@ -441,30 +441,41 @@ def prepare(params):
     return {"meminfo": meminfo, "cgroup": cgroup, "plan": plan, "preflight": verdict, "stress_ng": stress_ng}
 
 
+class signals_interrupt:  # pylint: disable=invalid-name
+    """While active, SIGTERM and SIGHUP raise KeyboardInterrupt, so `finally` blocks clean up."""
+
+    def __enter__(self):
+        self.previous = {}
+
+        def on_term(signum, _frame):
+            raise KeyboardInterrupt("signal %d" % signum)
+
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            self.previous[signum] = signal.signal(signum, on_term)
+        return self
+
+    def __exit__(self, *_exc):
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        return False
+
+
 def execute(prepared, store, name, poll=0.2):
     """Start the stressor, block until it ends, stop whatever is left, and report."""
     hog = HostHog(store, name, prepared["plan"], poll=poll, stress_ng=prepared["stress_ng"])
     baseline = host_memory()["mem_available"]
-    previous = {}
-
-    def on_term(signum, _frame):
-        raise KeyboardInterrupt("signal %d" % signum)
-
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        previous[signum] = signal.signal(signum, on_term)
     started = time.time()
     peak, summary = {}, {}
-    try:
-        record = hog.start()
+    with signals_interrupt():
         try:
-            peak = hog.supervise(baseline)
-        except KeyboardInterrupt:
-            hog.stop_reason = "interrupted"
-        summary = hog.summary()
-    finally:
-        hog.stop()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            record = hog.start()
+            try:
+                peak = hog.supervise(baseline)
+            except KeyboardInterrupt:
+                hog.stop_reason = "interrupted"
+            summary = hog.summary()
+        finally:
+            hog.stop()
     ended = time.time()
     exit_code, term_signal = hog.exit_status()
     peak = dict(peak, mem_available_before_bytes=baseline)

@@ -105,8 +105,10 @@ def utc_now():
 class PodHog:
     """One run against one pod: preflight first, then the helper, the wait, the cleanup."""
 
-    def __init__(self, client, params, run_id, stressor_source, poll=1.0):
+    def __init__(self, client, params, run_id, stressor_source, poll=1.0, stop_check=None):
         self.client = client
+        # Returns an outcome word when the run must end now (e.g. ansible-playbook is gone), else None.
+        self.stop_check = stop_check or (lambda: None)
         self.params = params
         self.run_id = run_id
         self.source = stressor_source
@@ -150,15 +152,20 @@ class PodHog:
         try:
             created = self.client.create(pods_path(self.helper_namespace), prepared["helper"])
             helper_name = created["metadata"]["name"]
-            while True:
-                now_target = get_or_none(self.client, pods_path(meta["namespace"], meta["name"]))
-                helper = get_or_none(self.client, pods_path(self.helper_namespace, helper_name))
-                target_gone = now_target is None or now_target["metadata"].get("uid") != meta.get("uid")
-                new_ooms = [] if target_gone else memory.new_oom_kills(target, now_target, started_at)
-                outcome = memory.classify_pod_outcome(new_ooms, helper, target_gone, time.monotonic() >= deadline)
-                if outcome != "running":
-                    break
-                time.sleep(self.poll)
+            try:
+                while True:
+                    now_target = get_or_none(self.client, pods_path(meta["namespace"], meta["name"]))
+                    helper = get_or_none(self.client, pods_path(self.helper_namespace, helper_name))
+                    target_gone = now_target is None or now_target["metadata"].get("uid") != meta.get("uid")
+                    new_ooms = [] if target_gone else memory.new_oom_kills(target, now_target, started_at)
+                    outcome = memory.classify_pod_outcome(new_ooms, helper, target_gone, time.monotonic() >= deadline)
+                    if outcome == "running":
+                        outcome = self.stop_check() or outcome
+                    if outcome != "running":
+                        break
+                    time.sleep(self.poll)
+            except KeyboardInterrupt:
+                outcome = "interrupted"
             peak = read_peak(self.client, self.helper_namespace, helper_name)
         finally:
             ended_at = utc_now()
