@@ -60,9 +60,10 @@ NODES = {
 }
 # taints the node lifecycle controller must have added before workloads are created
 NODE_TAINTS = {
-    "lab-worker-cordoned": "node.kubernetes.io/unschedulable:NoSchedule",
-    "lab-worker-notready": "node.kubernetes.io/not-ready:NoSchedule",
-    "lab-worker-mempressure": "node.kubernetes.io/memory-pressure:NoSchedule",
+    "lab-worker-cordoned": {"node.kubernetes.io/unschedulable:NoSchedule"},
+    # NoSchedule comes at once; NoExecute with the next node-health pass (every 25 s)
+    "lab-worker-notready": {"node.kubernetes.io/not-ready:NoSchedule", "node.kubernetes.io/not-ready:NoExecute"},
+    "lab-worker-mempressure": {"node.kubernetes.io/memory-pressure:NoSchedule"},
 }
 
 # (namespace, name) -> (expected disruptionsAllowed, expected pods, workload)
@@ -180,6 +181,7 @@ def build(ctx: LabContext) -> Path:
 
 def kwokctl_config(bin_dir: Path, scale: bool = False) -> str:
     """The KwokctlConfiguration (every binary a local path, loopback only) plus the lab Stages."""
+    from tests.lab.k8s import scale as scale_mod
     config = {
         "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
         "kind": "KwokctlConfiguration",
@@ -207,7 +209,6 @@ def kwokctl_config(bin_dir: Path, scale: bool = False) -> str:
         ],
     }
     if scale:
-        from tests.lab.k8s import scale as scale_mod
         for patch in scale_mod.COMPONENT_ARGS:
             same = next((p for p in config["componentsPatches"] if p["name"] == patch["name"]), None)
             if same:
@@ -215,6 +216,8 @@ def kwokctl_config(bin_dir: Path, scale: bool = False) -> str:
             else:
                 config["componentsPatches"].append(patch)
     docs = [json.dumps(config)]
+    if scale:
+        docs.append(json.dumps(scale_mod.KWOK_CONFIGURATION))
     for stage_file in sorted((LAB_DIR / "stages").glob("*.yaml")):
         docs.append(stage_file.read_text())
     return "\n---\n".join(docs) + "\n"
@@ -273,9 +276,13 @@ def _create_cluster(ctx: LabContext, bin_dir: Path, kubeconfig: Path) -> dict:
     assert_offline(dry.stdout + dry.stderr)
     t0 = time.monotonic()
     _kwokctl(ctx, bin_dir, *common, "--wait", "3m")
+    time.sleep(1)  # a component that cannot start exits within a second or two
     pids = _cluster_pids(ctx)
-    if len(pids) < 5:
-        raise LabError(f"kwokctl started {sorted(pids)}; expected etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok-controller")
+    dead = sorted(name for name, rec in pids.items() if not _alive(rec))
+    if len(pids) < 5 or dead:
+        logs = _dir(ctx) / "kwok" / "clusters" / CLUSTER / "logs"
+        tails = {name: (logs / f"{name}.log").read_text(errors="replace")[-600:] for name in dead if (logs / f"{name}.log").exists()}
+        raise LabError(f"kwokctl started {sorted(pids)}; not running: {dead}; log tails: {tails}")
     return {"pids": pids, "create_seconds": round(time.monotonic() - t0, 1)}
 
 
@@ -291,8 +298,8 @@ def _settle_nodes(kubectl: Kubectl) -> None:
             taints = {f"{t['key']}:{t['effect']}" for t in (node or {}).get("spec", {}).get("taints", [])}
             if conds.get("Ready") != ready or (pressure and conds.get(pressure) != "True"):
                 wrong.append(f"{name} conditions {conds}")
-            elif name in NODE_TAINTS and NODE_TAINTS[name] not in taints:
-                wrong.append(f"{name} lacks taint {NODE_TAINTS[name]}")
+            elif not NODE_TAINTS.get(name, set()) <= taints:
+                wrong.append(f"{name} lacks taints {sorted(NODE_TAINTS[name] - taints)}")
         return not wrong, wrong
     _wait("nodes to reach their seeded state", probe)
 
@@ -613,10 +620,10 @@ def up(ctx: LabContext, info: dict) -> dict:
 
 def down(ctx: LabContext) -> None:
     kdir = ctx.state_dir / NAME
-    if not kdir.exists():
+    if not kdir.exists() and not _processes_under(kdir):
         return
     record = _read_record(ctx) or {}
-    pids = {**_cluster_pids(ctx), **record.get("pids", {})}
+    pids = {**_processes_under(kdir), **_cluster_pids(ctx), **record.get("pids", {})}
     bin_dir = Path(record.get("bin_dir") or "")
     if (bin_dir / "kwokctl").exists() and (kdir / "kwok").exists():
         try:
@@ -630,6 +637,24 @@ def down(ctx: LabContext) -> None:
     if still:
         raise LabError(f"k8s: processes still running after down: {still}")
     shutil.rmtree(kdir, ignore_errors=True)
+
+
+def _processes_under(kdir: Path) -> dict:
+    """Processes run from this state dir's kwokctl bin dir, found in /proc: catches components
+    whose pid files are gone (a crashed up, a deleted workdir)."""
+    prefix = f"{kdir / 'kwok' / 'clusters' / CLUSTER / 'bin'}/".encode()
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv0 = (proc / "cmdline").read_bytes().split(b"\0", 1)[0]
+        except OSError:
+            continue
+        if argv0.startswith(prefix):
+            pid = int(proc.name)
+            found[f"{argv0.rsplit(b'/', 1)[1].decode()}@{pid}"] = {"pid": pid, "start": _start_ticks(pid)}
+    return found
 
 
 def _wait_gone(pids: dict, timeout: float) -> None:
