@@ -179,7 +179,7 @@ def analyze(alerts_series, for_state_series, rule_groups, start, end, options=No
             recommendations.append(advice.move_value_out_of_labels(rule, figures["label_churn"]))
 
     pairs = cofiring.cofiring_pairs(firing_by_key, window, float(opts["cofiring_min_score"]), int(opts["cofiring_min_together"]),
-                                    float(opts["cofiring_bucket"]), float(opts["cofiring_min_jaccard"]))
+                                    float(opts["cofiring_bucket"]), float(opts["cofiring_min_jaccard"]), origin=start)
     chains = cofiring.cascades(onsets, window, float(opts["cascade_within"]), int(opts["cofiring_min_together"]),
                                float(opts["cascade_min_lift"]), float(opts["cascade_min_share"]))
     matchers = opts["rule_matchers"]

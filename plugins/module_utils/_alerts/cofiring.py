@@ -7,7 +7,6 @@ Works on each rule's union of firing intervals across its instances.
 
 from __future__ import annotations
 
-import heapq
 import math
 from bisect import bisect_left
 
@@ -47,96 +46,77 @@ def intersection(a, b):
     return seconds, segments
 
 
-def buckets(intervals, size):
-    """Set of time-bucket indexes touched by the intervals."""
-    found = set()
+def _popcount(value):
+    return bin(value).count("1")
+
+
+POPCOUNT = getattr(int, "bit_count", _popcount)
+
+
+def bucket_mask(intervals, origin, size):
+    """An int whose bit k is set when the intervals touch bucket k (of ``size`` seconds from ``origin``)."""
+    mask = 0
     for start, end in intervals:
-        found.update(range(int(start // size), int(math.ceil(end / size))))
-    return found
+        lo = int((start - origin) // size)
+        hi = max(lo + 1, int(math.ceil((end - origin) / size)))
+        mask |= ((1 << (hi - lo)) - 1) << lo
+    return mask
 
 
-def _comparable_bins(totals, ratio):
-    """Log-scale bin of each name's firing time; comparable names share a bin or adjacent ones."""
-    if ratio <= 0.0 or ratio >= 1.0:
-        return {name: 0 for name in totals}
-    width = math.log(1.0 / ratio)
-    return {name: int(math.floor(math.log(max(t, 1e-9)) / width)) for name, t in totals.items()}
-
-
-def overlaps(firing, ratio=0.0):
-    """{(a, b): [overlap seconds, times together]} for every pair whose intervals overlap.
-
-    One sweep per pair of adjacent duration bins: a pair whose firing times differ by more than
-    1/ratio cannot reach the thresholds (coverage and Jaccard are bounded by that ratio), so
-    a week-long alert is never swept against thousands of two-minute flaps.
-    """
-    totals = {name: total(intervals) for name, intervals in firing.items() if intervals}
-    bins = _comparable_bins(totals, ratio)
-    by_bin = {}
-    for name, intervals in firing.items():
-        if name in totals:
-            by_bin.setdefault(bins[name], []).extend((start, end, name) for start, end in intervals)
-    found = {}
-    for low in sorted(by_bin):
-        events = sorted(by_bin[low] + by_bin.get(low + 1, []))
-        active = []  # heap of (end, start, name)
-        for start, end, name in events:
-            while active and active[0][0] <= start:
-                heapq.heappop(active)
-            name_bin = bins[name]
-            for other_end, _other_start, other in active:
-                if other == name or min(name_bin, bins[other]) != low:
-                    continue
-                if totals[name] < ratio * totals[other] or totals[other] < ratio * totals[name]:
-                    continue
-                key = (name, other) if name < other else (other, name)
-                slot = found.get(key)
-                if slot is None:
-                    slot = found[key] = [0.0, 0]
-                slot[0] += min(end, other_end) - start
-                slot[1] += 1
-            heapq.heappush(active, (end, start, name))
-    return found, totals
-
-
-def cofiring_pairs(firing, window_seconds, min_score=0.7, min_together=3, bucket_seconds=300.0, min_jaccard=0.5):
+def cofiring_pairs(firing, window_seconds, min_score=0.7, min_together=3, bucket_seconds=300.0, min_jaccard=0.5, origin=0.0):
     """Pairs whose firing overlaps: overlap score, Jaccard and PMI over time buckets.
 
     ``firing`` maps a name (instance key or rule) -> sorted, non-overlapping [start, end)
     intervals. A pair is reported when it overlapped at least ``min_together`` times and its
     overlap score ((covA + covB) / 2, cov = overlap / own firing time) reaches ``min_score`` or
     its Jaccard index over ``bucket_seconds`` buckets reaches ``min_jaccard``.
+
+    Every pair is screened with bucket bitmaps first: the buckets both touch bound the overlap
+    from above and give the Jaccard index exactly, so the exact interval intersection only runs
+    for pairs that can still pass. Pairs whose firing times differ more than the thresholds
+    allow are never looked at.
     """
+    totals = {name: total(intervals) for name, intervals in firing.items() if intervals}
+    names = sorted(totals, key=lambda n: (totals[n], n))
+    masks = {name: bucket_mask(firing[name], origin, bucket_seconds) for name in names}
+    counts = {name: POPCOUNT(masks[name]) for name in names}
     ratio = min(max(0.0, 2.0 * min_score - 1.0), max(0.0, min_jaccard))
-    found, totals = overlaps(firing, ratio)
-    bucket_sets = {}
     total_buckets = max(1, int(math.ceil(window_seconds / bucket_seconds)))
     pairs = []
-    for (a, b), (seconds, together) in found.items():
-        if together < min_together:
-            continue
-        cov_a, cov_b = seconds / totals[a], seconds / totals[b]
-        score = (cov_a + cov_b) / 2.0
-        for name in (a, b):
-            if name not in bucket_sets:
-                bucket_sets[name] = buckets(firing[name], bucket_seconds)
-        both = len(bucket_sets[a] & bucket_sets[b])
-        either = len(bucket_sets[a]) + len(bucket_sets[b]) - both
-        jaccard = both / either if either else 0.0
-        if score < min_score and jaccard < min_jaccard:
-            continue
-        pmi = math.log2(both * total_buckets / (len(bucket_sets[a]) * len(bucket_sets[b]))) if both else None
-        pairs.append({
-            "id": "cofiring.overlap" if score >= min_score else "cofiring.jaccard",
-            "a": a,
-            "b": b,
-            "overlap_seconds": round(seconds, 3),
-            "together": together,
-            "coverage": [round(cov_a, 4), round(cov_b, 4)],
-            "overlap_score": round(score, 4),
-            "jaccard": round(jaccard, 4),
-            "pmi": round(pmi, 4) if pmi is not None else None,
-        })
+    for i, a in enumerate(names):
+        total_a, mask_a, count_a = totals[a], masks[a], counts[a]
+        limit = total_a / ratio if ratio > 0 else float("inf")
+        for b in names[i + 1:]:
+            total_b = totals[b]
+            if total_b > limit:
+                break
+            both = POPCOUNT(mask_a & masks[b])
+            if not both:
+                continue
+            jaccard = both / float(count_a + counts[b] - both)
+            needed = 2.0 * min_score / (1.0 / total_a + 1.0 / total_b)
+            if both * bucket_seconds < needed and jaccard < min_jaccard:
+                continue
+            seconds, together = intersection(firing[a], firing[b])
+            if together < min_together:
+                continue
+            cov_a, cov_b = seconds / total_a, seconds / total_b
+            score = (cov_a + cov_b) / 2.0
+            if score < min_score and jaccard < min_jaccard:
+                continue
+            first, second = (a, b) if a < b else (b, a)
+            covs = (cov_a, cov_b) if a < b else (cov_b, cov_a)
+            pairs.append({
+                "id": "cofiring.overlap" if score >= min_score else "cofiring.jaccard",
+                "a": first,
+                "b": second,
+                "overlap_seconds": round(seconds, 3),
+                "together": together,
+                "coverage": [round(covs[0], 4), round(covs[1], 4)],
+                "overlap_score": round(score, 4),
+                "jaccard": round(jaccard, 4),
+                "pmi": round(math.log2(both * total_buckets / float(count_a * counts[b])), 4),
+            })
     pairs.sort(key=lambda p: (-p["overlap_score"], -p["jaccard"], p["a"], p["b"]))
     return pairs
 
