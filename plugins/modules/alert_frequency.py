@@ -144,7 +144,11 @@ options:
       cascade_min_lift:
         description: How many times more often than chance a cascade must happen.
         type: float
-        default: 2.0
+        default: 3.0
+      cascade_min_share:
+        description: Share of the follower's onsets a cascade must explain.
+        type: float
+        default: 0.3
   include_episodes:
     description:
       - Return every instance's episodes in the C(history) of each RV(instances) entry. Turn off for big histories.
@@ -405,7 +409,8 @@ def argument_spec():
             "min_together": {"type": "int", "default": 3},
             "bucket": {"type": "str", "default": "5m"},
             "cascade_within": {"type": "str", "default": "5m"},
-            "cascade_min_lift": {"type": "float", "default": 2.0},
+            "cascade_min_lift": {"type": "float", "default": 3.0},
+            "cascade_min_share": {"type": "float", "default": 0.3},
         }},
         include_episodes={"type": "bool", "default": True},
         alertmanager_url={"type": "str"},
@@ -438,6 +443,7 @@ def engine_options(params, matchers):
         "cofiring_bucket": parse_duration(cof.get("bucket") or "5m", "cofiring.bucket"),
         "cascade_within": parse_duration(cof.get("cascade_within") or "5m", "cofiring.cascade_within"),
         "cascade_min_lift": cof.get("cascade_min_lift"),
+        "cascade_min_share": cof.get("cascade_min_share"),
         "include_episodes": params["include_episodes"],
         "rule_matchers": matchers,
     }
