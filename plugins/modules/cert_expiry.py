@@ -382,7 +382,7 @@ from ansible_collections.sre.toolkit.plugins.module_utils._certs import files as
 from ansible_collections.sre.toolkit.plugins.module_utils._certs.chain import TrustStore
 from ansible_collections.sre.toolkit.plugins.module_utils._certs.load import LoadError, load_certificates
 from ansible_collections.sre.toolkit.plugins.module_utils._certs.report import (
-    Settings, content_finding, endpoint_finding, file_error_finding, parse_time, secret_finding, sort_targets, summarize)
+    Settings, content_finding, endpoint_finding, error_finding, file_error_finding, parse_time, secret_finding, sort_targets, summarize)
 from ansible_collections.sre.toolkit.plugins.module_utils._certs.severity import FAIL_ON_CHOICES, check_thresholds
 from ansible_collections.sre.toolkit.plugins.module_utils._certs.targets import STARTTLS_PROTOCOLS, SpecError, parse_endpoint
 
@@ -533,20 +533,25 @@ def scan_files(params, settings):
 
 
 def scan_secrets(module, settings):
+    """Secrets per namespace; an API error costs that namespace only (one error entry), not the scan."""
     from ansible_collections.sre.toolkit.plugins.module_utils._k8s import K8sClient
 
     options = module.params["secrets"]
     client = K8sClient.from_params(module.params)
     query = {"labelSelector": options["label_selector"]} if options["label_selector"] else None
-    paths = ["/api/v1/namespaces/%s/secrets" % ns for ns in options["namespaces"]] or ["/api/v1/secrets"]
+    scopes = [(ns, "/api/v1/namespaces/%s/secrets" % ns) for ns in options["namespaces"]] or [("*", "/api/v1/secrets")]
     findings = []
-    for path in paths:
-        for secret in client.list(path, params=query):
-            if options["types"] and secret.get("type") not in options["types"]:
-                continue
-            finding = secret_finding(secret, settings)
-            if finding["keys"]:
-                findings.append(finding)
+    for namespace, path in scopes:
+        try:
+            for secret in client.list(path, params=query):
+                if options["types"] and secret.get("type") not in options["types"]:
+                    continue
+                finding = secret_finding(secret, settings)
+                if finding["keys"]:
+                    findings.append(finding)
+        except ToolkitError as exc:
+            findings.append(error_finding("%s/*" % namespace, "secret", exc.kind, "list_failed", "listing Secrets: %s" % exc.msg,
+                                          namespace=namespace, name=None, keys={}, expiry=None))
     return sorted(findings, key=lambda f: (f["namespace"] or "", f["name"] or ""))
 
 

@@ -273,6 +273,17 @@ def test_secrets_equal_ground_truth_and_leak_nothing(lab_k8s, lab_tls, secrets_n
     assert "PRIVATE KEY" not in dumped and "tls.key" not in dumped and "LS0tLS1CRUdJTiBQUklW" not in dumped
 
 
+def test_unreadable_namespace_is_one_error_while_files_report(lab_k8s, lab_tls):
+    """A Secret listing the API refuses (here: an invalid label selector, HTTP 400) costs only itself."""
+    result = run_module("cert_expiry", {"secrets": {"namespaces": ["lab-certs"], "label_selector": "a b!!c"},
+                                        "kubeconfig": lab_k8s["kubeconfig"],
+                                        "paths": [os.path.join(lab_tls["files_dir"], "leaf.der")]}, env=_k8s_ca_env(lab_k8s))
+    assert result["_rc"] == 0 and not result.get("failed"), result.get("msg")
+    assert result["files"][0]["certs"]
+    assert [s["id"] for s in result["secrets"]] == ["lab-certs/*"]
+    assert result["secrets"][0]["severity"] == "error" and result["secrets"][0]["error_kind"]
+
+
 def _k8s_ca_env(lab_k8s):
     """_http.py lets REQUESTS_CA_BUNDLE override the kubeconfig CA (requests' trust_env); point it at the cluster CA."""
     import yaml
