@@ -351,6 +351,8 @@ secrets:
     - One entry per Secret with certificate data, sorted by namespace and name - namespace, name, type, labels,
       cert-manager annotations, and C(keys) mapping each certificate key to the same structure as a file entry.
     - Never contains Secret data.
+    - A namespace whose listing the API refuses appears once, with C(id) V(<namespace>/*), C(severity) V(error) and C(error_kind),
+      while the rest of the scan still reports.
   returned: always
   type: list
   elements: dict
