@@ -575,9 +575,22 @@ def run(module):
     return dict(changed=False, endpoints=endpoints, files=files, secrets=secrets, summary=summary)
 
 
+def protect_secrets(module):
+    """Passphrases inside O(paths) entries and proxy credentials never reach output."""
+    for entry in module.params["paths"] or []:
+        if isinstance(entry, dict) and entry.get("passphrase"):
+            module.no_log_values.add(str(entry["passphrase"]))
+    proxy = module.params.get("tls_proxy")
+    if proxy:
+        parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
+        if parts.password:
+            module.no_log_values.update((parts.password, unquote(parts.password)))
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_together=[("tls_client_cert", "tls_client_key")])
+    protect_secrets(module)
     CRYPTOGRAPHY.require(module, reason="to read certificates")
     protect_kubeconfig(module)
     try:
