@@ -404,7 +404,7 @@ def build_helper_pod(target, container_name, plan, hog_name, run_id, image, stre
             "restartPolicy": "Never",
             # The kubelet ends the pod here even if the stressor's own alarm failed.
             "activeDeadlineSeconds": plan["hard_timeout_seconds"],
-            "terminationGracePeriodSeconds": 2,
+            "terminationGracePeriodSeconds": 2,  # the stressor stops its workers on SIGTERM at once
             "hostPID": True,
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,

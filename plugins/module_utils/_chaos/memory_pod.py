@@ -15,6 +15,8 @@ import time
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos import memory
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError
 
+GRACE_SECONDS = 2
+
 
 def pods_path(namespace, name=None):
     base = "/api/v1/namespaces/%s/pods" % namespace
@@ -68,7 +70,9 @@ def clean_up(client, namespace, selector, wait=30.0, check_mode=False):
     deleted = []
     for name in found:
         try:
-            client.delete(pods_path(namespace, name), params={"gracePeriodSeconds": 0})
+            # Graceful (2 s): the object disappears only once the kubelet has stopped the container,
+            # so an empty `remaining` means the stressor is really gone, not just its API object.
+            client.delete(pods_path(namespace, name), params={"gracePeriodSeconds": GRACE_SECONDS})
             deleted.append(name)
         except ToolkitError as exc:
             if exc.kind != "not_found":
