@@ -270,6 +270,11 @@ pod:
       and the OOM kills it already showed before the run (C(previous_oom_kills); not counted as this run's outcome).
   returned: with O(target=pod) and O(state=present)
   type: dict
+run_id:
+  description: Pod only. Id of this run, also the helper pod's C(sre.toolkit/run-id) label (for audit records).
+  returned: with O(target=pod) and O(state=present)
+  type: str
+  sample: 3f9c2a71be
 skipped:
   description: Pod only. Pods matched by O(label_selector) but not hogged, each with the reason.
   returned: with O(target=pod) and O(state=present)
@@ -360,7 +365,7 @@ def run_pod(module, params, rehearse):
     prepared = hog.prepare()
     target = prepared["target"]["metadata"]
     result = {
-        "plan": prepared["plan"], "preflight": prepared["preflight"], "skipped": prepared["skipped"],
+        "run_id": run_id, "plan": prepared["plan"], "preflight": prepared["preflight"], "skipped": prepared["skipped"],
         "pod": {"namespace": target["namespace"], "name": target["name"], "uid": target.get("uid"),
                 "node": prepared["target"]["spec"].get("nodeName"), "container": prepared["container"],
                 "limits": prepared["limits"], "node_allocatable_bytes": prepared["node_allocatable_bytes"],
