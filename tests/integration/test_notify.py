@@ -276,3 +276,11 @@ def test_two_hosts_one_cluster_send_once(receiver, cert_result, tmp_path):
     assert run["rc"] == 0, run["stdout"][-3000:]
     keys = [r["json"]["dedup_key"] for r in receiver.accepted(PD_PATH)]
     assert keys and len(keys) == len(set(keys))
+
+
+def test_secrets_stay_out_at_high_verbosity(receiver, cert_result, tmp_path):
+    """-vvv prints module arguments and results; the no_log send and the role's no_log options keep secrets out."""
+    run = run_playbook(write_playbook(tmp_path), notify_vars(receiver, cert_result), env={"ANSIBLE_VERBOSITY": "3"})
+    assert run["rc"] == 0, run["stdout"][-3000:]
+    assert receiver.accepted(PD_PATH) and receiver.accepted(HOOK_PATH)
+    assert_no_secret(run)
