@@ -254,7 +254,7 @@ def secrets_namespace(lab_k8s, lab_tls):
 def test_secrets_equal_ground_truth_and_leak_nothing(lab_k8s, lab_tls, secrets_namespace):
     truth = load(lab_tls["k8s_secrets_ground_truth"])
     result = run_module("cert_expiry", {"secrets": {"namespaces": [secrets_namespace]}, "kubeconfig": lab_k8s["kubeconfig"],
-                                        "ca_bundle": lab_tls["ca_bundle"]}, env=_k8s_ca_env(lab_k8s))
+                                        "ca_bundle": lab_tls["ca_bundle"]})
     assert result["_rc"] == 0 and not result.get("failed"), result.get("msg")
     ours = {s["name"]: s for s in result["secrets"]}
     assert sorted(ours) == sorted(s["name"] for s in truth["secrets"])
@@ -277,19 +277,12 @@ def test_unreadable_namespace_is_one_error_while_files_report(lab_k8s, lab_tls):
     """A Secret listing the API refuses (here: an invalid label selector, HTTP 400) costs only itself."""
     result = run_module("cert_expiry", {"secrets": {"namespaces": ["lab-certs"], "label_selector": "a b!!c"},
                                         "kubeconfig": lab_k8s["kubeconfig"],
-                                        "paths": [os.path.join(lab_tls["files_dir"], "leaf.der")]}, env=_k8s_ca_env(lab_k8s))
+                                        "paths": [os.path.join(lab_tls["files_dir"], "leaf.der")]})
     assert result["_rc"] == 0 and not result.get("failed"), result.get("msg")
     assert result["files"][0]["certs"]
     assert [s["id"] for s in result["secrets"]] == ["lab-certs/*"]
     assert result["secrets"][0]["severity"] == "error" and result["secrets"][0]["error_kind"]
 
-
-def _k8s_ca_env(lab_k8s):
-    """_http.py lets REQUESTS_CA_BUNDLE override the kubeconfig CA (requests' trust_env); point it at the cluster CA."""
-    import yaml
-    config = yaml.safe_load(Path(lab_k8s["kubeconfig"]).read_text())
-    ca = config["clusters"][0]["cluster"].get("certificate-authority")
-    return {"REQUESTS_CA_BUNDLE": ca} if ca else {}
 
 
 def test_role_shaped_target(lab_tls, truth, tmp_path):

@@ -298,14 +298,9 @@ HOG_LABEL = "sre.toolkit/chaos=memory-hog"
 
 
 @pytest.fixture
-def kube(lab_k8s, monkeypatch):
+def kube(lab_k8s):
     from kubernetes import client, config
 
-    # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's own CA (psf/requests#3829),
-    # so _http.py's session.verify=<kubeconfig CA> loses to the machine's bundle. Until _http.py passes
-    # verify per request, keep them out of the environment the playbooks inherit.
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     api = client.CoreV1Api(config.new_client_from_config(config_file=lab_k8s["kubeconfig"], context=lab_k8s.get("context")))
     return api
 
