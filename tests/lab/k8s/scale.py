@@ -32,12 +32,13 @@ COMPONENT_ARGS = [
 
 # kwok plays 4 pod stages at a time by default: too few for 20,000 pods. A KwokConfiguration
 # document replaces kwok's defaults wholesale (seen: "node leases parallelism must be greater
-# than 0"), so every option is spelled out with kwok v0.8.0's default except the two raised.
+# than 0"), so every option is spelled out with kwok v0.8.0's default except the three raised
+# (500 node leases renewed 4 at a time go stale on a busy machine: nodes flip to Unknown).
 KWOK_CONFIGURATION = {
     "apiVersion": "config.kwok.x-k8s.io/v1alpha1", "kind": "KwokConfiguration",
     "options": {"cidr": "10.0.0.0/24", "enableDebuggingHandlers": True, "enableProfilingHandler": True,
                 "enableContentionProfiling": False, "podPlayStageParallelism": 16, "nodePlayStageParallelism": 8,
-                "nodeLeaseParallelism": 4, "podsOnNodeSyncParallelism": 1, "enablePodsOnNodeSyncListPager": True,
+                "nodeLeaseParallelism": 16, "podsOnNodeSyncParallelism": 1, "enablePodsOnNodeSyncListPager": True,
                 "enablePodsOnNodeSyncStreamWatch": False},
 }
 
