@@ -284,3 +284,23 @@ def test_secrets_stay_out_at_high_verbosity(receiver, cert_result, tmp_path):
     assert run["rc"] == 0, run["stdout"][-3000:]
     assert receiver.accepted(PD_PATH) and receiver.accepted(HOOK_PATH)
     assert_no_secret(run)
+
+
+def test_awx_diagnose_and_notify_playbook_on_the_lab(receiver, lab_tls, lab_k8s, lab_prometheus, tmp_path):
+    """docs/awx/playbooks/diagnose_and_notify.yml end to end: diagnose the lab, then notify from the JSON report."""
+    from scripts.demo_vars import demo_vars
+    from tests.integration.collection import REPO_ROOT
+
+    extra = demo_vars(str(tmp_path / "reports"))
+    extra.update({"notify_webhook_url": receiver.url + HOOK_PATH, "notify_routes": {"webhook": ["critical", "warning"]}})
+    run = run_playbook(REPO_ROOT / "docs" / "awx" / "playbooks" / "diagnose_and_notify.yml", extra)
+    assert run["rc"] == 0, run["stdout"][-3000:] + run["stderr"][-2000:]
+    assert_no_secret(run)
+    report = json.loads((tmp_path / "reports" / "diagnose.json").read_text())
+    hooks = receiver.accepted(HOOK_PATH)
+    assert len(hooks) == 1 and receiver.requests == hooks
+    document = hooks[0]["json"]
+    assert document["totals"] == report["totals"] and document["verdict"] == report["verdict"]
+    _, by_severity = findings_by_severity(tmp_path / "reports" / "diagnose.json")
+    routed = {expected_key(c, f) for sev in ("critical", "warning") for c, f in by_severity[sev]}
+    assert {e["dedup_key"] for e in document["events"] if e["id"] != "module.error"} == routed
