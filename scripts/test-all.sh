@@ -84,7 +84,20 @@ lab_up() {
   fi
 }
 
+system_packages() {
+  # Tools the integration tests drive: headless Chromium (report screenshots), xmllint
+  # (JUnit schema), stress-ng (memory_hog's optional engine). Installed once per machine.
+  local missing=()
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v xmllint >/dev/null || missing+=(libxml2-utils)
+  command -v stress-ng >/dev/null || missing+=(stress-ng)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing ${missing[*]}"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >/dev/null
+}
+
 tier_integration() {
+  system_packages || return 1
   lab_up || return 1
   LAB_KEEP=1 python -m pytest -q -p no:cacheprovider tests/integration
 }
