@@ -63,7 +63,9 @@ params.update(%(params)r)
 t0 = time.perf_counter()
 result, warnings = mod.run(params, time.time())
 wall = time.perf_counter() - t0
-print(json.dumps({"wall": wall, "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+# VmHWM is this process's own high-water mark; ru_maxrss would carry the forking parent's over exec.
+hwm = [int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")][0]
+print(json.dumps({"wall": wall, "rss_kib": hwm,
                   "episodes": result["summary"]["episodes"], "queries": result["queries"]}))
 '''
 
