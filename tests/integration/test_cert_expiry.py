@@ -284,7 +284,6 @@ def test_unreadable_namespace_is_one_error_while_files_report(lab_k8s, lab_tls):
     assert result["secrets"][0]["severity"] == "error" and result["secrets"][0]["error_kind"]
 
 
-
 def test_role_shaped_target(lab_tls, truth, tmp_path):
     """tests/integration/targets/cert_expiry/tasks/main.yml, with its own asserts, through ansible-playbook."""
     playbook = tmp_path / "play.yml"

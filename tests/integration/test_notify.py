@@ -117,8 +117,8 @@ def write_playbook(tmp_path, includes=1, clusters=("lab-a",)):
         {"name": "Build the model", "ansible.builtin.set_fact": {
             "model": "{{ [%s] | sre.toolkit.report_model('critical', 'notify test', '2026-01-01T00:00:00Z') }}" % ", ".join(
                 "{'name': '%s', 'results': {'cert_expiry': cert_result}}" % name for name in clusters)}},
-        {"name": "Save the model", "ansible.builtin.copy": {"content": "{{ model | to_json }}", "dest": str(tmp_path / "model.json"),
-                                                             "mode": "0644"}},
+        {"name": "Save the model",
+         "ansible.builtin.copy": {"content": "{{ model | to_json }}", "dest": str(tmp_path / "model.json"), "mode": "0644"}},
     ]
     for index in range(includes):
         tasks.append({"name": f"Notify {index}", "ansible.builtin.include_role": {"name": "sre.toolkit.notify"},
@@ -257,7 +257,7 @@ def test_rejected_request_fails_clearly_without_secrets(receiver, cert_result, t
     assert "not accepted" in run["stdout"] and "pagerduty HTTP 400" in run["stdout"]
     assert "Traceback" not in run["stdout"] + run["stderr"]
     # 4xx is not retried: one attempt per event.
-    _, by_severity = findings_by_severity(tmp_path / "model.json")
+    by_severity = findings_by_severity(tmp_path / "model.json")[1]
     assert len(receiver.requests) == len(by_severity["critical"])
 
 
@@ -301,6 +301,6 @@ def test_awx_diagnose_and_notify_playbook_on_the_lab(receiver, lab_tls, lab_k8s,
     assert len(hooks) == 1 and receiver.requests == hooks
     document = hooks[0]["json"]
     assert document["totals"] == report["totals"] and document["verdict"] == report["verdict"]
-    _, by_severity = findings_by_severity(tmp_path / "reports" / "diagnose.json")
+    by_severity = findings_by_severity(tmp_path / "reports" / "diagnose.json")[1]
     routed = {expected_key(c, f) for sev in ("critical", "warning") for c, f in by_severity[sev]}
     assert {e["dedup_key"] for e in document["events"] if e["id"] != "module.error"} == routed

@@ -18,7 +18,6 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -175,7 +174,7 @@ def test_textfile_passes_promtool_and_matches_the_model(reports, model):
         elif name == "sre_toolkit_verdict_failed":
             assert float(value) == float(model["verdict"]["failed"])
     for severity in SEVERITIES:
-        assert sum(v for (_, _, sev), v in samples.items() if sev == severity) == model["totals"][severity]
+        assert sum(v for key, v in samples.items() if key[2] == severity) == model["totals"][severity]
     assert per_finding == sum(shown_findings(model).values(), Counter())
 
 

@@ -146,7 +146,7 @@ SEVERITY_COLOURS = {"critical": "#c62828", "warning": "#ef6c00", "info": "#1565c
 def svg_bars(chart, width=560, bar_height=18, gap=6, label_width=200):
     """A horizontal bar chart as inline SVG (no script, no external resource)."""
     series = chart.get("series") or []
-    top = max([value for _, value in series] + [1.0])
+    top = max([pair[1] for pair in series] + [1.0])
     height = 28 + len(series) * (bar_height + gap)
     plot = width - label_width - 60
     parts = ['<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" width="%d" height="%d" viewBox="0 0 %d %d">' % (

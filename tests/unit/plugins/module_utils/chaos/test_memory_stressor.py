@@ -43,7 +43,7 @@ def start(spec):
 
 def test_holds_for_the_duration_then_reports():
     proc = start({"total": 16 * MI, "workers": 2, "ramp": 0, "duration": 1, "hard_timeout": 10, "parent_pid": os.getpid()})
-    out, _ = proc.communicate(timeout=20)
+    out = proc.communicate(timeout=20)[0]
     summary = json.loads(out.strip().splitlines()[-1])
     assert proc.returncode == 0
     assert summary["peak_rss_bytes"] >= 14 * MI
