@@ -583,7 +583,17 @@ def up(ctx: LabContext, info: dict) -> dict:
     build_seconds = round(time.monotonic() - t0, 1)
     kdir = _dir(ctx)
     kubeconfig = kdir / "kubeconfig"
-    started = _create_cluster(ctx, bin_dir, kubeconfig)
+    for attempt in range(3):
+        try:
+            started = _create_cluster(ctx, bin_dir, kubeconfig)
+            break
+        except LabError as exc:
+            # kwokctl picks free ports, then starts the components: two labs created at the same
+            # moment can pick the same port. Start again on fresh ports.
+            if "address already in use" not in str(exc) or attempt == 2:
+                raise
+            ctx.log(f"k8s: port taken while starting ({exc}); retrying")
+            down(ctx)
     kubectl_bin = bin_dir / "kubectl"
     # Record what to tear down before anything else can fail.
     record = {"cluster": CLUSTER, "bin_dir": str(bin_dir), "kubeconfig": str(kubeconfig), "kubectl": str(kubectl_bin),
