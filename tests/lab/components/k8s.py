@@ -571,10 +571,19 @@ def _ratio(used: str, hard: str) -> float:
 
 # ---------------------------------------------------------------- the component interface
 
+def _refresh_tls_secrets(record: dict, info: dict) -> None:
+    """Keep the lab-certs Secrets in step with the TLS component, which may have regenerated
+    its PKI since the cluster started (apply is idempotent)."""
+    manifest = (info.get("tls") or {}).get("k8s_secrets_manifest")
+    if manifest and Path(manifest).exists():
+        Kubectl(Path(record["kubectl"]), Path(record["kubeconfig"])).apply(Path(manifest))
+
+
 def up(ctx: LabContext, info: dict) -> dict:
     record = _read_record(ctx)
     if record and record.get("scale_requested", False) == bool(ctx.scale) and _healthy(ctx, record):
         ctx.log(f"k8s: already up at {record['server']}")
+        _refresh_tls_secrets(record, info)
         return record["info"]
     if record or (_dir(ctx) / "kwok").exists():
         down(ctx)  # stale or half-started: start clean
