@@ -147,3 +147,16 @@ def listening_sockets() -> list:
         for pid in (int(p) for p in re.findall(r"pid=(\d+)", line)):
             sockets.append((address.strip("[]"), int(port), pid))
     return sockets
+
+
+def start_recorded(bring_up, daemon: str, workdir: Path, record: Path) -> dict:
+    """Run a component's bring-up; stop its daemon if that fails; time it and record the result."""
+    started = time.monotonic()
+    try:
+        result = bring_up()
+    except BaseException:
+        stop_daemon(daemon, workdir)
+        raise
+    result["up_seconds"] = round(time.monotonic() - started, 2)
+    record.write_text(json.dumps(result, indent=2, sort_keys=True))
+    return result

@@ -16,7 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.lab.common import LabContext, LabError, daemon_alive, free_port, start_daemon, stop_daemon
+from tests.lab.common import LabContext, LabError, daemon_alive, free_port, start_daemon, start_recorded, stop_daemon
 
 NAME = "prometheus"
 DAEMON = "prometheus"
@@ -137,14 +137,7 @@ def up(ctx: LabContext, info: dict) -> dict:
         ctx.log(f"prometheus: already up at {recorded['url']}")
         return recorded
     down(ctx)
-    started = time.monotonic()
-    try:
-        result = _bring_up(ctx, workdir)
-    except BaseException:
-        stop_daemon(DAEMON, workdir)
-        raise
-    result["up_seconds"] = round(time.monotonic() - started, 2)
-    _record_file(ctx).write_text(json.dumps(result, indent=2, sort_keys=True))
+    result = start_recorded(lambda: _bring_up(ctx, workdir), DAEMON, workdir, _record_file(ctx))
     ctx.log(f"prometheus {result['version']} up at {result['url']} in {result['up_seconds']}s; ground truth: {result['ground_truth']}")
     return result
 

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.lab.common import LabContext, LabError, daemon_alive, start_daemon, stop_daemon, wait_for_port
+from tests.lab.common import LabContext, LabError, daemon_alive, start_daemon, start_recorded, stop_daemon, wait_for_port
 
 NAME = "tls"
 DAEMON = "tls-servers"
@@ -57,14 +57,7 @@ def _up(ctx: LabContext) -> dict:
         ctx.log(f"tls: already up (pid {recorded['pid']}, {recorded['endpoint_count']} endpoints)")
         return recorded
     _down(ctx)
-    started = time.monotonic()
-    try:
-        result = _bring_up(ctx, workdir)
-    except BaseException:
-        stop_daemon(DAEMON, workdir)
-        raise
-    result["up_seconds"] = round(time.monotonic() - started, 2)
-    _record(ctx).write_text(json.dumps(result, indent=2, sort_keys=True))
+    result = start_recorded(lambda: _bring_up(ctx, workdir), DAEMON, workdir, _record(ctx))
     ctx.log(f"tls: {result['endpoint_count']} endpoints up in {result['up_seconds']}s; targets: {result['targets_file']}")
     return result
 
