@@ -16,10 +16,10 @@ from fractions import Fraction
 
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos import ChaosInputError
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos.selectors import (
-    match_structured_selector,
     parse_field_selector,
     parse_label_selector,
 )
+from ansible_collections.sre.toolkit.plugins.module_utils._k8s_labels import label_selector_matches
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos.windows import (
     format_timestamp,
     parse_duration,
@@ -299,7 +299,7 @@ class _Pdbs(object):
     def matching(self, pod):
         labels = _meta(pod).get("labels") or {}
         found = [p for p in self.by_namespace.get(_meta(pod).get("namespace"), [])
-                 if match_structured_selector(_get(p, "spec.selector"), labels)]
+                 if label_selector_matches(_get(p, "spec.selector"), labels)]
         return sorted(found, key=lambda p: _meta(p).get("name"))
 
     @staticmethod

@@ -202,28 +202,6 @@ def parse_label_selector(text, param="label_selector"):
     return _Parser(text, param).parse()
 
 
-def match_structured_selector(selector, labels):
-    """Match a metav1.LabelSelector dict (PDB, workload). ``None`` matches nothing, ``{}`` everything."""
-    if selector is None:
-        return False
-    labels = labels or {}
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        present = key in labels
-        if op == "In" and not (present and labels[key] in values):
-            return False
-        if op == "NotIn" and present and labels[key] in values:
-            return False
-        if op == "Exists" and not present:
-            return False
-        if op == "DoesNotExist" and present:
-            return False
-    return True
-
-
 class FieldRequirement(object):
     def __init__(self, path, op, value):
         self.path = path

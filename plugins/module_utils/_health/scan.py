@@ -12,6 +12,7 @@ import datetime
 
 from . import apiserver, audit, nodes, pods, scoring, versions, workloads
 from .events import EventGroups
+from .._k8s_labels import label_selector_matches
 from .model import (DEFAULT_THRESHOLDS, GROUPS, OVERRIDE_VALUES, SEVERITIES, SEVERITY_RANK, STATUS_FORBIDDEN,
                     STATUS_SKIPPED, STATUS_UNAVAILABLE, CheckRecord, dig, finding_sort_key, meta)
 
@@ -453,7 +454,7 @@ class HealthScan:
         self.ran("audit.pdb_coverage")
         for kind, ns, name, replicas, labels in self.replicated:
             record.objects += 1
-            matching = [p for p in self.pdbs if p[0] == ns and workloads.selector_matches(p[2], labels)]
+            matching = [p for p in self.pdbs if p[0] == ns and label_selector_matches(p[2], labels)]
             if not matching:
                 self.emit("audit.pdb_coverage", [audit.workload_without_pdb(kind, ns, name, replicas)])
             for static in (p[3] for p in matching):

@@ -112,22 +112,3 @@ def judge_pdb_status(pdb):
                                            "max_unavailable": dig(pdb, "spec", "maxUnavailable")})
 
 
-def selector_matches(selector, labels):
-    """LabelSelector semantics (matchLabels AND matchExpressions); an empty selector matches all."""
-    if selector is None:
-        return False
-    labels = labels or {}
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos import ChaosInputError
+from ansible_collections.sre.toolkit.plugins.module_utils._k8s_labels import label_selector_matches
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos.selectors import (
-    match_structured_selector,
     parse_field_selector,
     parse_label_selector,
 )
@@ -78,7 +78,7 @@ def test_label_selector_renders_canonically():
     ({"matchExpressions": [{"key": "canary", "operator": "Exists"}]}, False),
 ])
 def test_structured_selector(selector, expected):
-    assert match_structured_selector(selector, LABELS) is expected
+    assert label_selector_matches(selector, LABELS) is expected
 
 
 POD = {"metadata": {"name": "web-1", "namespace": "a"}, "spec": {"nodeName": "n1", "hostNetwork": False},

@@ -1,3 +1,4 @@
+from ansible_collections.sre.toolkit.plugins.module_utils._k8s_labels import label_selector_matches
 from ansible_collections.sre.toolkit.plugins.module_utils._health import apiserver, workloads
 from helpers import NOW, ago
 
@@ -54,9 +55,9 @@ def test_failed_job_and_pdb_status():
 
 def test_selector_matching():
     labels = {"app": "web", "tier": "fe"}
-    assert workloads.selector_matches({"matchLabels": {"app": "web"}}, labels)
-    assert not workloads.selector_matches({"matchLabels": {"app": "db"}}, labels)
-    assert workloads.selector_matches({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["fe", "be"]}]}, labels)
-    assert not workloads.selector_matches({"matchExpressions": [{"key": "x", "operator": "Exists"}]}, labels)
-    assert workloads.selector_matches({}, labels)
-    assert not workloads.selector_matches(None, labels)
+    assert label_selector_matches({"matchLabels": {"app": "web"}}, labels)
+    assert not label_selector_matches({"matchLabels": {"app": "db"}}, labels)
+    assert label_selector_matches({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["fe", "be"]}]}, labels)
+    assert not label_selector_matches({"matchExpressions": [{"key": "x", "operator": "Exists"}]}, labels)
+    assert label_selector_matches({}, labels)
+    assert not label_selector_matches(None, labels)
