@@ -110,5 +110,3 @@ def judge_pdb_status(pdb):
                                            "desired_healthy": status.get("desiredHealthy", 0),
                                            "min_available": dig(pdb, "spec", "minAvailable"),
                                            "max_unavailable": dig(pdb, "spec", "maxUnavailable")})
-
-

@@ -24,7 +24,7 @@ from tests.lab.common import LabContext
 
 def _kubectl(lab, *args, check=True, stdin=None) -> str:
     proc = subprocess.run([lab["kubectl"], "--kubeconfig", lab["kubeconfig"], *args],
-                          capture_output=True, text=True, input=stdin, timeout=120)
+                          capture_output=True, text=True, input=stdin, timeout=120, check=False)
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc.stdout
