@@ -86,11 +86,12 @@ lab_up() {
 
 system_packages() {
   # Tools the integration tests drive: headless Chromium (report screenshots), xmllint
-  # (JUnit schema), stress-ng (memory_hog's optional engine). Installed once per machine.
+  # (JUnit schema), stress-ng (memory_hog's optional engine), Alertmanager (silences). Once per machine.
   local missing=()
   command -v chromium >/dev/null || missing+=(chromium)
   command -v xmllint >/dev/null || missing+=(libxml2-utils)
   command -v stress-ng >/dev/null || missing+=(stress-ng)
+  command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "installing ${missing[*]}"
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >/dev/null

@@ -55,6 +55,20 @@ def flatten(merged):
     return out
 
 
+def _window(result, lower, upper):
+    """One raw chunk's series, samples kept in (lower, upper], sorted by label set.
+
+    Chunks never overlap and a range vector's samples come in time order, so no merge is needed.
+    """
+    out = []
+    for series in result:
+        values = [[float(ts), value] for ts, value in series.get("values", ()) if lower < float(ts) <= upper]
+        if values:
+            out.append({"metric": series.get("metric", {}), "values": values})
+    out.sort(key=lambda series: series_key(series["metric"]))
+    return out
+
+
 class PrometheusClient:
     def __init__(self, http):
         self.http = http
@@ -121,9 +135,9 @@ class PrometheusClient:
                 "query": "%s[%ds]" % (selector, int(round(chunk_end - chunk_start))),
                 "time": "%.3f" % chunk_end,
             })
-            merged = {}
-            self.stats["samples"] += merge_series(merged, data.get("result", []), lower=chunk_start, upper=chunk_end)
-            yield flatten(merged)
+            chunk = _window(data.get("result", []), chunk_start, chunk_end)
+            self.stats["samples"] += sum(len(series["values"]) for series in chunk)
+            yield chunk
 
     def query_raw(self, selector, start, end, chunk_seconds=None):
         merged = {}

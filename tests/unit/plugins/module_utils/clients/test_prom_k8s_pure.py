@@ -4,7 +4,7 @@ from __future__ import annotations
 from ansible_collections.sre.toolkit.plugins.module_utils._argspec import kubeconfig_secrets
 from ansible_collections.sre.toolkit.plugins.module_utils._k8s import compile_fields, item_key, project
 from ansible_collections.sre.toolkit.plugins.module_utils._prom import (
-    MAX_POINTS_PER_SERIES, flatten, merge_series, range_chunks,
+    MAX_POINTS_PER_SERIES, _window, flatten, merge_series, range_chunks,
 )
 
 
@@ -66,3 +66,11 @@ def test_kubeconfig_secrets_found_at_any_depth():
                   "clusters": [{"name": "c", "cluster": {"server": "https://x"}}]}
     assert kubeconfig_secrets(kubeconfig) == {"t0k", "a2V5"}
     assert kubeconfig_secrets("/path/to/kubeconfig") == set()
+
+
+def test_raw_chunk_window_is_left_open_and_sorted():
+    result = [{"metric": {"a": "2"}, "values": [[10, "1"], [20, "1"]]},
+              {"metric": {"a": "1"}, "values": [[15, "1"], [25, "1"]]},
+              {"metric": {"a": "3"}, "values": [[5, "1"]]}]
+    assert _window(result, 10, 20) == [{"metric": {"a": "1"}, "values": [[15.0, "1"]]},
+                                       {"metric": {"a": "2"}, "values": [[20.0, "1"]]}]
