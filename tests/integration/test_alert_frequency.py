@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.integration.lab_waits import wait_for_live_watchdog
 from tests.integration.ansible import run_module, run_playbook
 
 TARGET_DIR = Path(__file__).parent / "targets" / "alert_frequency"
@@ -257,23 +258,10 @@ def _silence(url, matchers, starts, ends):
     return requests.get(url + "/api/v2/silence/" + silence_id, timeout=10).json()
 
 
-def _wait_for_live_watchdog(url, history_end, timeout):
-    """A freshly started Prometheus writes no ALERTS for its first evaluations: wait for a Watchdog
-    sample newer than the generated history (the history's last one is within the lookback)."""
-    deadline = time.time() + timeout
-    query = 'timestamp(ALERTS{alertname="Watchdog",alertstate="firing"})'
-    while time.time() < deadline:
-        answer = requests.get(url + "/api/v1/query", params={"query": query}, timeout=10).json()
-        if any(float(row["value"][1]) > history_end for row in answer["data"]["result"]):
-            return
-        time.sleep(5)
-    raise AssertionError("Watchdog never fired live on the lab's Prometheus within %ss" % timeout)
-
-
 def test_silenced_share_from_a_real_alertmanager(lab, alertmanager):
     """The lab's Prometheus evaluates Watchdog live; a silence on it covers part of a recent window."""
     interval = lab["truth"]["interval_seconds"]
-    _wait_for_live_watchdog(lab["url"], lab["end"], timeout=6 * interval)
+    wait_for_live_watchdog(lab["url"], lab["end"], timeout=6 * interval)
     now = time.time()
     watchdog = _silence(alertmanager, [{"name": "alertname", "value": "Watch.*", "isRegex": True, "isEqual": True}],
                         now, now + 3600)

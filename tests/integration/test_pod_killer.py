@@ -19,6 +19,7 @@ from ansible_collections.sre.toolkit.plugins.module_utils._chaos.pod_run import 
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos.windows import parse_timestamp
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError
 from ansible_collections.sre.toolkit.plugins.module_utils._k8s import K8sClient
+from tests.integration.lab_waits import wait_for_live_watchdog
 from tests.integration.ansible import run_module, run_playbook
 
 TARGET_DIR = Path(__file__).parent / "targets" / "pod_killer"
@@ -431,3 +432,23 @@ def test_chaos_playbook_runs_the_role_behind_its_gate(lab, tmp_path):
     assert gated["rc"] != 0
     assert "steady-state gate failed, nothing was disrupted" in gated["stdout"]
     assert snapshot(k8s, all_namespaces(lab)) == before
+
+
+def test_promql_gate_against_the_lab_prometheus(lab, lab_prometheus):
+    """The steady-state gate asks the lab's real Prometheus: a query that holds lets the run plan,
+    one that does not (a recorded alert history) stops it before anything is chosen."""
+    prom = {"prometheus_url": lab_prometheus["url"]}
+    wait_for_live_watchdog(lab_prometheus["url"], lab_prometheus["window_end"], timeout=6 * lab_prometheus["interval_seconds"])
+    holds = run_module("pod_killer", base_args(lab, gate={"owners_ready": True, "promql": 'count(ALERTS{alertname="Watchdog"}) >= 1'}, **prom))
+    assert not holds.get("failed"), holds.get("msg")
+    assert holds["gate"]["passed"] is True and holds["victims"], holds["gate"]
+    # The lab's Watchdog is always firing, so "no firing alert" is false there.
+    fails = run_module("pod_killer", base_args(lab, gate={"promql": 'ALERTS{alertname="Watchdog",alertstate="firing"}',
+                                                           "promql_expect": "empty"}, **prom))
+    assert not fails.get("failed"), fails.get("msg")
+    assert fails["gate"]["passed"] is False and fails["victims"] == []
+    assert [c["check"] for c in fails["gate"]["checks"] if not c["passed"]] == ["promql"]
+    down = run_module("pod_killer", base_args(lab, gate={"promql": "vector(1)"}, prometheus_url="http://127.0.0.1:9"))
+    # A gate that cannot be asked is not a passed gate: the task fails, naming the server, and acts on nothing.
+    assert down["failed"] is True and "127.0.0.1:9" in down["msg"] and not down.get("victims")
+    assert "Traceback" not in down["_stdout"] + down["_stderr"]
