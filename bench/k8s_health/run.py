@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -35,18 +36,44 @@ DEFAULT_POPEYE = Path.home() / ".cache" / "sre-toolkit-bench" / "bin" / "popeye"
 MODULE = "ansible_collections.sre.toolkit.plugins.modules.k8s_health"
 
 
-def measure(cmd, stdin=None, stdout=subprocess.DEVNULL, env=None):
-    """(wall seconds, peak RSS MiB, returncode) of one child process, RSS from wait4()."""
+def _rss_mib(pid):
+    try:
+        for line in Path("/proc/%d/status" % pid).read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
+
+
+def _guard(proc, start, limit_seconds, limit_rss_mib, stopped):
+    """Stop a child that outgrows its time or memory budget (popeye can eat the machine at scale)."""
+    while proc.poll() is None:
+        if limit_seconds and time.monotonic() - start > limit_seconds:
+            stopped.append("stopped by the bench after %ds" % limit_seconds)
+        elif limit_rss_mib and _rss_mib(proc.pid) > limit_rss_mib:
+            stopped.append("stopped by the bench at %d MiB RSS" % limit_rss_mib)
+        if stopped:
+            proc.kill()
+            return
+        time.sleep(0.5)
+
+
+def measure(cmd, stdin=None, stdout=subprocess.DEVNULL, env=None, limit_seconds=None, limit_rss_mib=None):
+    """(wall seconds, peak RSS MiB, returncode, stderr) of one child process, RSS from wait4()."""
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL, stdout=stdout,
                             stderr=subprocess.PIPE, env=env)
+    stopped = []
+    if limit_seconds or limit_rss_mib:
+        threading.Thread(target=_guard, args=(proc, start, limit_seconds, limit_rss_mib, stopped), daemon=True).start()
     if stdin is not None:
         proc.stdin.write(stdin.encode())
         proc.stdin.close()
     status, usage = os.wait4(proc.pid, 0)[1:]
     wall = time.monotonic() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    stderr = proc.stderr.read().decode(errors="replace")
+    stderr = proc.stderr.read().decode(errors="replace") + "".join("\n" + reason for reason in stopped)
     return wall, usage.ru_maxrss / 1024.0, proc.returncode, stderr
 
 
@@ -77,10 +104,10 @@ def run_kubectl(lab):
     return wall, rss
 
 
-def run_popeye(popeye, lab):
+def run_popeye(popeye, lab, limit_seconds, limit_rss_mib):
     env = dict(os.environ, KUBECONFIG=lab["kubeconfig"])
-    wall, rss, rc, err = measure([str(popeye), "--kubeconfig", lab["kubeconfig"], "-A", "-o", "json", "--force-exit-zero"], env=env)
-    return wall, rss, rc, err
+    return measure([str(popeye), "--kubeconfig", lab["kubeconfig"], "-A", "-o", "json", "--force-exit-zero"], env=env,
+                   limit_seconds=limit_seconds, limit_rss_mib=limit_rss_mib)
 
 
 def median(values):
@@ -95,6 +122,8 @@ def main():
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "k8s_health.json"))
     parser.add_argument("--kubeconfig", help="a cluster that is not (yet) in lab.json, e.g. a scale lab still settling")
     parser.add_argument("--kubectl", default="kubectl")
+    parser.add_argument("--popeye-timeout", type=float, default=900, help="seconds before popeye is stopped")
+    parser.add_argument("--popeye-max-rss-mib", type=float, default=8192, help="RSS at which popeye is stopped")
     opts = parser.parse_args()
     lab_file = Path(opts.state) / "lab.json"
     if opts.kubeconfig:
@@ -113,7 +142,7 @@ def main():
         wall, rss, last = run_ours(lab)
         samples["ours"].append((wall, rss))
         if popeye:
-            wall, rss, rc, err = run_popeye(popeye, lab)
+            wall, rss, rc, err = run_popeye(popeye, lab, opts.popeye_timeout, opts.popeye_max_rss_mib)
             samples["popeye"].append((wall, rss))
             if rc:
                 print("popeye exited %s: %s" % (rc, err.strip().splitlines()[-1:] if err.strip() else ""), file=sys.stderr)
