@@ -443,8 +443,8 @@ def test_promql_gate_against_the_lab_prometheus(lab, lab_prometheus):
     assert not holds.get("failed"), holds.get("msg")
     assert holds["gate"]["passed"] is True and holds["victims"], holds["gate"]
     # The lab's Watchdog is always firing, so "no firing alert" is false there.
-    fails = run_module("pod_killer", base_args(lab, gate={"promql": 'ALERTS{alertname="Watchdog",alertstate="firing"}',
-                                                           "promql_expect": "empty"}, **prom))
+    no_firing = {"promql": 'ALERTS{alertname="Watchdog",alertstate="firing"}', "promql_expect": "empty"}
+    fails = run_module("pod_killer", base_args(lab, gate=no_firing, **prom))
     assert not fails.get("failed"), fails.get("msg")
     assert fails["gate"]["passed"] is False and fails["victims"] == []
     assert [c["check"] for c in fails["gate"]["checks"] if not c["passed"]] == ["promql"]
