@@ -30,16 +30,14 @@ def series_key(metric):
     return tuple(sorted(metric.items()))
 
 
-def merge_series(target, result, lower=None, upper=None):
-    """Add one response's matrix into `target` ({key: (metric, {ts: value})}), keeping (lower, upper]."""
+def merge_series(target, result):
+    """Add one response's matrix into `target` ({key: (metric, {ts: value})}); returns new samples."""
     added = 0
     for series in result:
         key = series_key(series.get("metric", {}))
         slot = target.setdefault(key, (series.get("metric", {}), {}))[1]
         for ts, value in series.get("values", ()):
             ts = float(ts)
-            if (lower is not None and ts <= lower) or (upper is not None and ts > upper):
-                continue
             if ts not in slot:
                 slot[ts] = value
                 added += 1
@@ -142,8 +140,7 @@ class PrometheusClient:
     def query_raw(self, selector, start, end, chunk_seconds=None):
         merged = {}
         for chunk in self.iter_raw(selector, start, end, chunk_seconds):
-            for series in chunk:
-                merge_series(merged, [series])
+            merge_series(merged, chunk)
         return flatten(merged)
 
     def rules(self, rule_type="alert"):

@@ -31,11 +31,6 @@ def test_merge_deduplicates_boundary_samples_and_sorts():
     assert flatten(merged) == [{"metric": {"a": "1", "b": "2"}, "values": [[10.0, "1"], [20.0, "1"], [30.0, "1"]]}]
 
 
-def test_merge_window_is_left_open():
-    merged = {}
-    merge_series(merged, [{"metric": {}, "values": [[10, "1"], [20, "1"], [21, "1"]]}], lower=10, upper=20)
-    assert flatten(merged)[0]["values"] == [[20.0, "1"]]
-
 
 def test_projection_keeps_named_paths_through_lists():
     pod = {
