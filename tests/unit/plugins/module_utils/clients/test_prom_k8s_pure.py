@@ -31,7 +31,6 @@ def test_merge_deduplicates_boundary_samples_and_sorts():
     assert flatten(merged) == [{"metric": {"a": "1", "b": "2"}, "values": [[10.0, "1"], [20.0, "1"], [30.0, "1"]]}]
 
 
-
 def test_projection_keeps_named_paths_through_lists():
     pod = {
         "metadata": {"name": "p", "namespace": "n", "uid": "u1", "managedFields": [{"big": 1}]},
