@@ -412,9 +412,9 @@ class FlightReader:
 def _alert_error(description):
     name = ALERTS.get(description, "alert_%d" % description)
     if description == 70:
-        return TLSProbeError("handshake", "protocol_version", "the server accepts none of the offered TLS versions")
+        return TLSProbeError("tls_version", "protocol_version", "the server accepts none of the offered TLS versions")
     if description == 116:
-        return TLSProbeError("handshake", "client_cert_required", "the server requires a client certificate")
+        return TLSProbeError("client_cert_required", "client_cert_required", "the server requires a client certificate")
     return TLSProbeError("handshake", name, "the server aborted the handshake with alert %s" % name)
 
 
@@ -575,7 +575,7 @@ def _check_client_cert(result, target, probe, deadline):
         if probe.client_cert and not _rejected(target, probe, deadline, with_client_cert=True):
             result["client_cert_accepted"] = True
             return
-        result.update(error_kind="handshake", error_reason="client_cert_required",
+        result.update(error_kind="client_cert_required", error_reason="client_cert_required",
                       error="the server requires a client certificate%s; its chain was read before the failure" % (
                           " and rejected the one given (tls_client_cert)" if probe.client_cert else ""))
     except Exception as exc:  # a probe that fails here still keeps the chain it read
@@ -606,7 +606,7 @@ def probe_address(target, probe):
                 break
             time.sleep(probe.backoff * (2 ** attempt))
     if result["tls_version"] in LEGACY_VERSIONS and result["error_kind"] is None:
-        result.update(error_kind="handshake", error_reason="protocol_version",
+        result.update(error_kind="tls_version", error_reason="legacy_only",
                       error="the server negotiated %s only; default clients (TLS 1.2 and later) refuse it" % result["tls_version"])
     if result["client_cert_requested"] and probe.confirm_client_cert and result["error_kind"] is None:
         _check_client_cert(result, target, probe, deadline)

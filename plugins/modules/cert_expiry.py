@@ -318,8 +318,10 @@ endpoints:
     error_kind:
       description:
         - Null on success, else V(dns), V(refused), V(timeout), V(reset), V(deadline), V(handshake) (with
-          RV(endpoints[].error_reason) V(not_tls), V(client_cert_required) ...), V(tls_version), V(starttls), V(proxy),
-          V(connection) or V(invalid) (a bad entry in O(endpoints)).
+          RV(endpoints[].error_reason) V(not_tls), V(closed) or the alert's name), V(tls_version) (the server speaks
+          only TLS 1.0/1.1, reason V(legacy_only), chain still reported; or none of the offered versions, reason
+          V(protocol_version)), V(client_cert_required) (chain still reported), V(starttls), V(proxy), V(connection)
+          or V(invalid) (a bad entry in O(endpoints)).
       type: str
     error_reason:
       description: Refines RV(endpoints[].error_kind).

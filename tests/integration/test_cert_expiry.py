@@ -293,3 +293,68 @@ def test_role_shaped_target(lab_tls, truth, tmp_path):
     result = run_playbook(playbook, extra_vars={"lab_tls": lab_tls, "lab_endpoints": endpoints})
     assert result["rc"] == 0, result["stdout"][-4000:]
     assert "failed=0" in result["stdout"]
+
+
+# ---------------------------------------------------------------- a managed host with Python and cryptography only
+
+def _bare_python(tmp_path):
+    """A venv that sees nothing but the standard library plus cryptography (and cffi, its one dependency)."""
+    import importlib.util
+    import sys
+    import sysconfig
+
+    venv = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    for name in ("cryptography", "cffi", "_cffi_backend", "pycparser"):
+        spec = importlib.util.find_spec(name)
+        if spec is None:
+            continue
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (allowed / source.name).symlink_to(source)
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    Path(purelib, "only-cryptography.pth").write_text(str(allowed) + "\n")
+    assert sysconfig.get_paths()["purelib"] != purelib
+    return python
+
+
+def test_runs_on_a_host_with_only_python_and_cryptography(lab_tls, truth, tmp_path):
+    python = _bare_python(tmp_path)
+    probe = subprocess.run([str(python), "-c", "import cryptography, importlib.util as u; "
+                            "print([m for m in ('requests', 'yaml', 'kubernetes', 'jinja2', 'urllib3') if u.find_spec(m)])"],
+                           capture_output=True, text=True, check=False)
+    assert probe.returncode == 0 and probe.stdout.strip() == "[]", probe.stdout + probe.stderr
+
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % python)
+    out = tmp_path / "result.json"
+    cases = ("valid", "expired_intermediate", "mtls_tls12", "starttls_smtp", "sni_b", "refused")
+    endpoints = [endpoint_spec(e) for e in truth["endpoints"] if e["id"] in cases]
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"sre.toolkit.cert_expiry": {"endpoints": endpoints, "ca_bundle": lab_tls["ca_bundle"],
+                                     "validation_time": lab_tls["generated_at"], "paths": [lab_tls["files_dir"]],
+                                     "include_hidden": True, "passphrase": _p12_passphrase(lab_tls),
+                                     "tls_timeout": 3, "tls_deadline": 8},
+         "register": "result"},
+        {"ansible.builtin.copy": {"content": "{{ result | to_json }}", "dest": str(out)}},
+    ]}]))
+    played = run_playbook(playbook, inventory=inventory)
+    assert played["rc"] == 0, played["stdout"][-3000:] + played["stderr"][-3000:]
+    result = load(out)
+    by_id = {e["id"]: e for e in result["endpoints"]}
+    for case in cases:
+        expected = next(e for e in truth["endpoints"] if e["id"] == case)
+        got = by_id[case]
+        assert (got["verify"], got["error_kind"], got["tls_version"]) == (expected["verify"], expected["error_kind"], expected["tls_version"])
+        assert [c["sha256"] for c in got["chain"]] == [c["sha256"] for c in expected["chain"]]
+    files_truth = load(lab_tls["files_ground_truth"])["files"]
+    ours = {f["id"]: f for f in result["files"]}
+    assert sorted(ours) == sorted(f["abs_path"] for f in files_truth)
+    for entry in files_truth:  # PEM bundles, DER, PKCS#12 with its passphrase, kubeconfigs, broken items
+        got = ours[entry["abs_path"]]
+        assert (got["error_reason"], [c["sha256"] for c in got["certs"]]) == (entry["error"], [c["sha256"] for c in entry["certs"]]), entry["path"]

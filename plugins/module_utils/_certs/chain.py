@@ -13,8 +13,9 @@ that is otherwise sound (SHA-1, small RSA key, no SAN), the reason is `policy`.
 from __future__ import annotations
 
 import datetime
+import threading
 
-from ._crypto import serialization, verification, x509
+from ._crypto import ExtensionOID, serialization, verification, x509
 from .facts import fingerprint, is_self_signed, iso, not_after, not_before, signed_by
 
 MAX_DEPTH = 8
@@ -40,6 +41,7 @@ class TrustStore:
         self.fingerprints = {fingerprint(cert) for cert in self.certs}
         self.subject_keys = {(cert.subject.public_bytes(), _key_bytes(cert)) for cert in self.certs}
         self._webpki = None
+        self.verified_tails = VerifiedTails()
 
     def webpki_store(self):
         if self._webpki is None:
@@ -144,6 +146,11 @@ def _probe_subject(leaf):
     return None
 
 
+def _server_verifier(webpki_store, subject, at):
+    return (verification.PolicyBuilder().store(webpki_store)
+            .time(at.astimezone(datetime.timezone.utc).replace(tzinfo=None)).build_server_verifier(subject))
+
+
 def _webpki_verify(leaf, intermediates, store, at):
     """(chain or None, error text or None); (None, None) when webpki cannot be asked.
 
@@ -153,12 +160,74 @@ def _webpki_verify(leaf, intermediates, store, at):
     subject = _probe_subject(leaf) if verification is not None and store.certs else None
     if subject is None:
         return None, None
+    chain = store.verified_tails.verify_leaf(leaf, intermediates, subject, at)
+    if chain is not None:
+        return chain, None
     try:
-        verifier = (verification.PolicyBuilder().store(store.webpki_store())
-                    .time(at.astimezone(datetime.timezone.utc).replace(tzinfo=None)).build_server_verifier(subject))
-        return verifier.verify(leaf, list(intermediates)), None
+        chain = _server_verifier(store.webpki_store(), subject, at).verify(leaf, list(intermediates))
     except (verification.VerificationError, ValueError, TypeError) as exc:
         return None, str(exc)
+    store.verified_tails.remember(chain, intermediates, at)
+    return chain, None
+
+
+def _constrains_descendants(cert):
+    """Whether cert limits the names or policies of certificates below it (or cannot be read)."""
+    try:
+        extensions = cert.extensions
+    except ValueError:  # a malformed extension: never reuse a tail holding it
+        return True
+    limits = (ExtensionOID.NAME_CONSTRAINTS, ExtensionOID.POLICY_CONSTRAINTS, ExtensionOID.INHIBIT_ANY_POLICY)
+    return any(extension.oid in limits for extension in extensions)
+
+
+class VerifiedTails:
+    """Issuer paths webpki has already accepted, so 500 leaves under one intermediate cost one path check.
+
+    Verifying a leaf costs its own signature; verifying the path above it (an intermediate
+    signed by a P-384 root, say) costs several times more and is the same for every leaf the
+    intermediate issued. Once webpki has accepted [leaf, I, ..., root] for a set of sent
+    intermediates at a validation time, a later leaf sent with the same intermediates is checked
+    by webpki against a store holding I alone (leaf policy, leaf signature, I's validity) and
+    gets [leaf, I, ..., root]. Anything but a clean acceptance falls back to the full check, so
+    every failure and its reason come from the full path. Tails whose certificates constrain
+    their descendants (name or policy constraints) are not reused.
+    """
+
+    def __init__(self):
+        self._tails = {}
+        self._stores = {}
+        self._lock = threading.Lock()
+        self.reused = 0
+
+    @staticmethod
+    def _key(intermediates, at, issuer_name):
+        return (at.isoformat(), tuple(fingerprint(c) for c in intermediates), issuer_name.public_bytes())
+
+    def remember(self, chain, intermediates, at):
+        tail = list(chain[1:])
+        if len(tail) < 2 or any(_constrains_descendants(cert) for cert in tail):
+            return  # a leaf issued by the anchor itself costs one signature anyway
+        self._tails.setdefault(self._key(intermediates, at, tail[0].subject), tail)
+
+    def verify_leaf(self, leaf, intermediates, subject, at):
+        """[leaf] + a remembered tail when webpki accepts leaf under the tail's first certificate, else None."""
+        tail = self._tails.get(self._key(intermediates, at, leaf.issuer))
+        if tail is None:
+            return None
+        issuer_id = fingerprint(tail[0])
+        store = self._stores.get(issuer_id)
+        if store is None:
+            store = self._stores.setdefault(issuer_id, verification.Store([tail[0]]))
+        try:
+            chain = _server_verifier(store, subject, at).verify(leaf, [])
+        except (verification.VerificationError, ValueError, TypeError):
+            return None
+        if len(chain) != 2 or fingerprint(chain[1]) != issuer_id:
+            return None
+        with self._lock:
+            self.reused += 1
+        return [leaf] + tail
 
 
 def verify_chain(certs, anchors, at, purpose="server"):

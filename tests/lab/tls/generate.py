@@ -23,6 +23,9 @@ LAB_DOMAIN = "lab.test"
 P12_PASSPHRASE = "lab-p12-passphrase"
 K8S_NAMESPACE = "lab-certs"
 SCALE_ENDPOINTS = 500
+# the far family answers each ClientHello this late: a server two 25 ms round trips away
+# (TCP connect, then hello -> first flight), so probes wait on the network as they do on a fleet
+FAR_DELAY = 0.05
 SCHEMA = 1
 GARBAGE_PEM = b"-----BEGIN CERTIFICATE-----\nTUlJQ-not-base64-at-all!!@@\nZm9vYmFy\n-----END CERTIFICATE-----\n"
 
@@ -105,6 +108,7 @@ class Listener:
     lazy: bool = False
     ciphers: str | None = None
     threaded: bool = False  # blocking server: sends the alert when a handshake fails (asyncio drops it)
+    delay: float = 0.0  # seconds before the server reads the ClientHello (simulated network distance)
 
 
 class LabPlan:
@@ -174,7 +178,7 @@ class LabPlan:
         legacy = p.leaf("legacy_tls10", f"legacy.{d}", days=(-300, 65))
         self.add(Listener("legacy_tls10", chain=[legacy, p.inter], min_version="TLSv1", max_version="TLSv1", ciphers="DEFAULT:@SECLEVEL=0", threaded=True),
                  Endpoint("legacy_tls10", "legacy_tls10", [legacy, p.inter], sni=f"legacy.{d}", tls_versions=("TLSv1",),
-                          error_kind="handshake", error_reason="protocol_version", tags=("legacy_tls", "failing"),
+                          error_kind="tls_version", error_reason="legacy_only", tags=("legacy_tls", "failing"),
                           description="TLS 1.0 only: a default client fails (protocol_version); one allowing TLS 1.0 at SECLEVEL=0 reads the chain"))
         self._wildcard_ip_idn()
         self._sni()
@@ -226,7 +230,7 @@ class LabPlan:
                                     ("mtls_tls13", "TLSv1.3", "readable: the client's handshake completes, the alert comes on the first read")):
             self.add(Listener(ident, chain=[leaf, p.inter], min_version=version, max_version=version, client_ca=True),
                      Endpoint(ident, ident, [leaf, p.inter], sni=f"mtls.{d}", tls_versions=(version,), requires_client_cert=True,
-                              error_kind="handshake", error_reason="client_cert_required", tags=("mtls", "failing"),
+                              error_kind="client_cert_required", error_reason="client_cert_required", tags=("mtls", "failing"),
                               description=f"demands a client certificate ({version}); server chain {how}"))
 
     def _starttls(self) -> None:
@@ -260,10 +264,14 @@ class LabPlan:
             # one key for all: 500 derivations and key files would only slow `up` down
             leaf = p.leaf(ident, f"scale-{i:03d}.{LAB_DOMAIN}", days=(min(days, 0) - 365, days), key=scale_key)
             expired = days <= 0
-            self.listeners.append(Listener(ident, chain=[leaf, p.inter], lazy=True))
-            self.endpoints.append(Endpoint(ident, ident, [leaf, p.inter], sni=f"scale-{i:03d}.{LAB_DOMAIN}",
-                                           verify="expired" if expired else "ok", verify_error_depth=0 if expired else None,
-                                           tags=("scale",), description=f"benchmark endpoint, leaf expires in {days} days"))
+            # the same leaf twice: on loopback speed (CPU-bound) and FAR_DELAY away (network-bound)
+            for family, delay, tags, where in (("scale", 0.0, ("scale",), ""),
+                                               ("far", FAR_DELAY, ("scale", "far"), f", answers after {int(FAR_DELAY * 1000)} ms")):
+                name = f"{family}_{i:03d}"
+                self.listeners.append(Listener(name, chain=[leaf, p.inter], lazy=True, delay=delay))
+                self.endpoints.append(Endpoint(name, name, [leaf, p.inter], sni=f"scale-{i:03d}.{LAB_DOMAIN}",
+                                               verify="expired" if expired else "ok", verify_error_depth=0 if expired else None,
+                                               tags=tags, description=f"benchmark endpoint, leaf expires in {days} days{where}"))
 
     # -- daemon configuration
 
@@ -279,7 +287,8 @@ class LabPlan:
         listeners = []
         for lst in self.listeners:
             spec = {"id": lst.id, "kind": lst.kind, "protocol": lst.protocol, "min_version": lst.min_version,
-                    "max_version": lst.max_version, "lazy": lst.lazy, "ciphers": lst.ciphers, "threaded": lst.threaded}
+                    "max_version": lst.max_version, "lazy": lst.lazy, "ciphers": lst.ciphers, "threaded": lst.threaded,
+                    "delay": lst.delay}
             if lst.chain:
                 spec.update(self._chain_files(lst.id, lst.chain))
             if lst.client_ca:

@@ -364,6 +364,45 @@ def handler_for(spec: dict):
     return {"tls": tls, "hang": hang, "reset": reset, "http": http}[kind], lazy
 
 
+class DelayedListener:
+    """A TLS listener that lets each ClientHello wait `delay` seconds in the kernel before answering.
+
+    It accepts the TCP connection at once, sleeps, and only then hands the socket to the TLS
+    layer: the hello is still unread in the socket buffer, so the client sees a server that is
+    `delay` further away, while the daemon spends no CPU on the wait.
+    """
+
+    def __init__(self, spec: dict, handler, lazy: LazyContext):
+        self.spec, self.handler, self.lazy = spec, handler, lazy
+        self.sock = socket.create_server((HOST, spec.get("port", 0)), backlog=128)
+        self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+        self.task = asyncio.get_running_loop().create_task(self._accept())
+
+    async def _accept(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            conn, _ = await loop.sock_accept(self.sock)
+            loop.create_task(self._serve(conn))
+
+    async def _serve(self, conn: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.sleep(self.spec["delay"])
+            reader = asyncio.StreamReader()
+            protocol = asyncio.StreamReaderProtocol(reader)
+            transport, _ = await loop.connect_accepted_socket(lambda: protocol, sock=conn, ssl=self.lazy.get(),
+                                                              ssl_handshake_timeout=IDLE_TIMEOUT)
+        except (*_QUIET, asyncio.TimeoutError):
+            conn.close()
+            return
+        await _guard(self.handler, reader, asyncio.StreamWriter(transport, protocol, reader, loop))
+
+    def close(self) -> None:
+        self.task.cancel()
+        self.sock.close()
+
+
 async def _guard(handler, reader, writer):
     try:
         await handler(reader, writer)
@@ -385,6 +424,11 @@ async def serve(config: dict) -> None:
             ports[spec["id"]] = listener.port
             continue
         handler, lazy = handler_for(spec)
+        if spec.get("delay"):
+            listener = DelayedListener(spec, handler, lazy)
+            servers.append(listener)
+            ports[spec["id"]] = listener.port
+            continue
         ssl_ctx = None
         if spec["kind"] == "tls":
             ssl_ctx = lazy.get() if not spec.get("lazy") else _lazy_server_context(lazy)

@@ -75,3 +75,79 @@ def test_webpki_policy_rejection_is_named_policy():
     assert result["verify"] == "policy" and result["verified"] is False and "webpki" in result["detail"]
     own = verify_chain([leaf.cert, inter.cert], [root.cert], NOW, purpose="any")
     assert own["verify"] == "ok" and own["method"] == "builtin"
+
+
+# ---------------------------------------------------------------- reusing verified issuer paths
+
+def _fresh(certs, root, at=NOW):
+    """The verdict with nothing remembered: a new TrustStore per call."""
+    return verify_chain(certs, TrustStore([root.cert]), at)
+
+
+def _same_verdict(reused, fresh):
+    keys = ("verify", "verified", "verify_error_depth", "verify_path", "unused", "method")
+    return {k: reused[k] for k in keys} == {k: fresh[k] for k in keys}
+
+
+def test_leaves_under_one_intermediate_reuse_its_verified_path_with_the_same_verdicts():
+    root, inter, _leaf = hierarchy()
+    store = TrustStore([root.cert])
+    leaves = [make("host%d.test" % i, inter, dns=["host%d.test" % i]) for i in range(6)]
+    for leaf in leaves:
+        result = verify_chain([leaf.cert, inter.cert], store, NOW)
+        assert result["verify"] == "ok" and result["verify_path"] == [fp(leaf), fp(inter), fp(root)]
+        assert _same_verdict(result, _fresh([leaf.cert, inter.cert], root))
+    assert store.verified_tails.reused == len(leaves) - 1
+
+
+def test_a_reused_path_still_judges_each_leaf():
+    root, inter, leaf = hierarchy()
+    store = TrustStore([root.cert])
+    assert verify_chain([leaf.cert, inter.cert], store, NOW)["verify"] == "ok"
+    expired = make("old.test", inter, dns=["old.test"], days_from=-90, days_to=-1)
+    client_only = make("client.test", inter, dns=["client.test"], eku=ExtendedKeyUsageOID.CLIENT_AUTH)
+    # same issuer name, signed by another key: must not ride on the remembered path
+    impostor_issuer = make("Test Inter", root, ca=True)
+    forged = make("forged.test", impostor_issuer, dns=["forged.test"])
+    for cert, verdict in ((expired, "expired"), (client_only, "policy"), (forged, "unknown_ca")):
+        result = verify_chain([cert.cert, inter.cert], store, NOW)
+        assert result["verify"] == verdict
+        assert _same_verdict(result, _fresh([cert.cert, inter.cert], root))
+    assert store.verified_tails.reused == 0
+
+
+def test_paths_are_reused_only_for_the_same_validation_time_and_sent_intermediates():
+    root, inter, leaf = hierarchy()
+    other = make("other.test", inter, dns=["other.test"])
+    store = TrustStore([root.cert])
+    verify_chain([leaf.cert, inter.cert], store, NOW)
+    later = NOW + dt.timedelta(days=2000)  # the intermediate has expired by then
+    result = verify_chain([other.cert, inter.cert], store, later)
+    assert result["verify"] == "expired" and _same_verdict(result, _fresh([other.cert, inter.cert], root, later))
+    extra = make("Spare Inter", root, ca=True)
+    verify_chain([other.cert, inter.cert, extra.cert], store, NOW)
+    assert store.verified_tails.reused == 0
+
+
+def test_name_constrained_intermediates_are_never_reused():
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives import hashes
+
+    root, _inter, _leaf = hierarchy()
+    key = _leaf.key
+    builder = (cx509.CertificateBuilder().subject_name(cx509.Name([cx509.NameAttribute(cx509.NameOID.COMMON_NAME, "NC Inter")]))
+               .issuer_name(root.cert.subject).public_key(key.public_key()).serial_number(cx509.random_serial_number())
+               .not_valid_before(NOW - dt.timedelta(days=10)).not_valid_after(NOW + dt.timedelta(days=500))
+               .add_extension(cx509.BasicConstraints(ca=True, path_length=None), critical=True)
+               .add_extension(cx509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
+               .add_extension(cx509.NameConstraints(permitted_subtrees=[cx509.DNSName("inside.test")], excluded_subtrees=None), critical=True)
+               .add_extension(cx509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+               .add_extension(cx509.AuthorityKeyIdentifier.from_issuer_public_key(root.key.public_key()), critical=False))
+    from .pki import Issued
+    constrained = Issued(builder.sign(root.key, hashes.SHA256()), key)
+    inside = make("a.inside.test", constrained, dns=["a.inside.test"])
+    outside = make("b.outside.test", constrained, dns=["b.outside.test"])
+    store = TrustStore([root.cert])
+    assert verify_chain([inside.cert, constrained.cert], store, NOW)["verify"] == "ok"
+    result = verify_chain([outside.cert, constrained.cert], store, NOW)
+    assert result["verify"] == "policy" and store.verified_tails.reused == 0

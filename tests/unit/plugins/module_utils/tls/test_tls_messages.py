@@ -89,7 +89,7 @@ def test_plain_http_answer_is_not_tls():
     assert (info.value.kind, info.value.reason) == ("handshake", "not_tls")
 
 
-@pytest.mark.parametrize("alert,kind,reason", [(70, "handshake", "protocol_version"), (116, "handshake", "client_cert_required"),
+@pytest.mark.parametrize("alert,kind,reason", [(70, "tls_version", "protocol_version"), (116, "client_cert_required", "client_cert_required"),
                                                (40, "handshake", "handshake_failure")])
 def test_alerts_map_to_error_kinds(alert, kind, reason):
     reader = _tls.FlightReader(_connection(b"\x15\x03\x03\x00\x02\x02" + bytes([alert])))
