@@ -358,3 +358,14 @@ def test_runs_on_a_host_with_only_python_and_cryptography(lab_tls, truth, tmp_pa
     for entry in files_truth:  # PEM bundles, DER, PKCS#12 with its passphrase, kubeconfigs, broken items
         got = ours[entry["abs_path"]]
         assert (got["error_reason"], [c["sha256"] for c in got["certs"]]) == (entry["error"], [c["sha256"] for c in entry["certs"]]), entry["path"]
+
+
+def test_system_store_is_the_default_trust(lab_tls, truth):
+    """Without ca_bundle the host's store judges: the lab root is not in it (unknown_ca, dates still
+    reported); the same store pointed at the lab CA through SSL_CERT_FILE verifies."""
+    valid = next(e for e in truth["endpoints"] if e["id"] == "valid")
+    args = {"endpoints": [endpoint_spec(valid)], "validation_time": lab_tls["generated_at"]}
+    system = run_module("cert_expiry", args)["endpoints"][0]
+    assert system["verify"] == "unknown_ca" and system["chain"][0]["not_after"] == valid["chain"][0]["not_after"]
+    pointed = run_module("cert_expiry", args, env={"SSL_CERT_FILE": lab_tls["ca_bundle"]})["endpoints"][0]
+    assert (pointed["verify"], pointed["verify_path"]) == ("ok", valid["verify_path"])

@@ -78,3 +78,90 @@ def test_deadline_bounds_a_silent_server():
         server.close()
     # without the deadline: 5 s per read x 4 attempts; with it the probe ends near 0.6 s
     assert result["error_kind"] in ("deadline", "timeout") and result["elapsed"] < 5.0
+
+
+class CountingServer:
+    """A TLS server that holds every connection `hold` seconds and records how many it held at once."""
+
+    def __init__(self, pem, hold=0.0, reset=False):
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(str(pem))
+        self.hold, self.reset = hold, reset
+        self.lock = threading.Lock()
+        self.active = self.peak = self.accepted = 0
+        self.sock = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _addr = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client):
+        # counted from accept to the end of the hold: the client is still waiting for our flight
+        # then, so it cannot have released its slot (counting until close would overlap its next one)
+        with self.lock:
+            self.accepted += 1
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        try:
+            if self.reset:
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                client.close()  # linger 0: the kernel answers with RST
+                return
+            threading.Event().wait(self.hold)
+        finally:
+            with self.lock:
+                self.active -= 1
+        try:
+            client.settimeout(3)
+            self.context.wrap_socket(client, server_side=True).recv(1)
+        except (ssl.SSLError, OSError):
+            pass
+        finally:
+            client.close()
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture()
+def server_pem(tmp_path):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "count.test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()).serial_number(9)
+            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    pem = tmp_path / "count.pem"
+    pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return pem
+
+
+def test_per_host_limit_caps_connections_to_one_server(server_pem):
+    server = CountingServer(server_pem, hold=0.2)
+    try:
+        targets = [{"id": "t%02d" % i, "host": "127.0.0.1", "port": server.port, "sni": "count.test", "starttls": None}
+                   for i in range(12)]
+        results = _tls.scan(targets, _tls.Probe(timeout=3, deadline=6, retries=0), workers=12, per_host=3)
+    finally:
+        server.close()
+    assert [r["id"] for r in results] == [t["id"] for t in targets]
+    assert all(r["error_kind"] is None and r["chain"] for r in results)
+    assert server.accepted == 12 and 2 <= server.peak <= 3
+
+
+def test_retries_are_bounded(server_pem):
+    for retries in (0, 2):
+        server = CountingServer(server_pem, reset=True)
+        try:
+            result = _tls.probe_address({"id": "rst", "host": "127.0.0.1", "port": server.port, "sni": None, "starttls": None,
+                                         "address": "127.0.0.1"}, _tls.Probe(timeout=3, deadline=6, retries=retries, backoff=0.01))
+        finally:
+            server.close()
+        assert result["error_kind"] == "reset" and result["attempts"] == retries + 1
+        assert server.accepted == retries + 1
