@@ -35,7 +35,10 @@ options:
   endpoints:
     description:
       - TLS endpoints to probe. Each is a string V(host:port) (V([2001:db8::1]:443) for IPv6; the port defaults to
-        443, or to the protocol's port with STARTTLS) or a dictionary with the keys C(host) (name or IP address),
+        443, or to the protocol's port with STARTTLS), a URL whose scheme sets the default port and STARTTLS
+        (V(https://), V(ldaps://), V(smtps://), V(imaps://), V(pop3s://), V(ftps://), V(wss://); V(smtp://) and
+        V(submission://), V(imap://), V(pop3://), V(ftp://), V(postgres://) or V(postgresql://), V(mysql://) with
+        STARTTLS; user, path and query are ignored), or a dictionary with the keys C(host) (name or IP address),
         C(port) (1 to 65535), C(sni) (server name to send and to check the certificate against; defaults to C(host) when
         that is a name, none for an IP address), C(starttls) (overrides O(starttls)), C(name) (identifier in the results,
         default V(host:port)) and C(all_addresses) (overrides O(all_addresses)).
@@ -189,8 +192,10 @@ EXAMPLES = r"""
   sre.toolkit.cert_expiry:
     endpoints:
       - www.example.com:443
-      - host: mail.example.com
-        starttls: smtp
+      - https://grafana.example.com/login
+      - smtp://mail.example.com
+      - host: imap.example.com
+        starttls: imap
       - host: 192.0.2.10
         port: 8443
         sni: api.example.com

@@ -124,7 +124,7 @@ def test_bad_items_fail_alone_while_the_rest_reports(lab_tls, truth):
     valid = next(e for e in truth["endpoints"] if e["id"] == "valid")
     p12 = os.path.join(lab_tls["files_dir"], "keystore.p12")
     result = run_module("cert_expiry", {
-        "endpoints": [endpoint_spec(valid), "127.0.0.1:70000", "not a target:x", "https://example.test/"],
+        "endpoints": [endpoint_spec(valid), "127.0.0.1:70000", "not a target:x", "gopher://example.test/"],
         "paths": [os.path.join(lab_tls["files_dir"], "leaf.der"), "/nonexistent/cert.pem",
                   {"path": p12, "passphrase": "not-the-Passphrase-42"}],
         "ca_bundle": lab_tls["ca_bundle"],
@@ -133,12 +133,24 @@ def test_bad_items_fail_alone_while_the_rest_reports(lab_tls, truth):
     by_id = {e["id"]: e for e in result["endpoints"]}
     assert by_id["valid"]["verify"] == "ok" and by_id["valid"]["chain"]
     assert "out of range" in by_id["127.0.0.1:70000"]["error"] and by_id["127.0.0.1:70000"]["error_kind"] == "invalid"
-    assert by_id["not a target:x"]["error_kind"] == "invalid" and by_id["https://example.test/"]["error_kind"] == "invalid"
+    assert by_id["not a target:x"]["error_kind"] == "invalid" and by_id["gopher://example.test/"]["error_kind"] == "invalid"
     files = {f["id"]: f for f in result["files"]}
     assert files[os.path.join(lab_tls["files_dir"], "leaf.der")]["certs"]
     assert files["/nonexistent/cert.pem"]["error_reason"] == "not_found"
     assert files[p12]["error_reason"] == "bad_passphrase" and files[p12]["certs"] == []
     assert "not-the-Passphrase-42" not in json.dumps(result)
+
+
+def test_urls_choose_port_and_starttls(lab_tls, truth):
+    smtp = next(e for e in truth["endpoints"] if e["id"] == "starttls_smtp")
+    valid = next(e for e in truth["endpoints"] if e["id"] == "valid")
+    urls = ["smtp://127.0.0.1:%d" % smtp["port"], "https://127.0.0.1:%d/healthz?x=1" % valid["port"]]
+    result = run_module("cert_expiry", {"endpoints": urls, "ca_bundle": lab_tls["ca_bundle"]})
+    by_port = {e["port"]: e for e in result["endpoints"]}
+    for expected, starttls in ((smtp, "smtp"), (valid, None)):
+        got = by_port[expected["port"]]
+        assert got["error_kind"] is None and got["starttls"] == starttls
+        assert [c["sha256"] for c in got["chain"]] == [c["sha256"] for c in expected["chain"]]
 
 
 class ConnectProxy:

@@ -1,6 +1,6 @@
 # Copyright: sre.toolkit contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Endpoint specs as users write them ("host:port", "[v6]:port", dicts) into checked targets.
+"""Endpoint specs as users write them ("host:port", "[v6]:port", URLs, dicts) into checked targets.
 
 A bad spec becomes one error for that item; the rest of the scan goes on.
 """
@@ -19,10 +19,30 @@ class SpecError(Exception):
     """An endpoint spec that cannot be probed; `msg` names the problem and the fix."""
 
 
+# URL schemes users paste from browsers and configs: (STARTTLS protocol or None, default port)
+URL_SCHEMES = {"https": (None, 443), "wss": (None, 443), "ldaps": (None, 636), "smtps": (None, 465), "imaps": (None, 993),
+               "pop3s": (None, 995), "ftps": (None, 990), "smtp": ("smtp", 25), "submission": ("smtp", 587),
+               "imap": ("imap", 143), "pop3": ("pop3", 110), "ftp": ("ftp", 21), "postgres": ("postgres", 5432),
+               "postgresql": ("postgres", 5432), "mysql": ("mysql", 3306)}
+
+
+def _split_url(text):
+    """scheme://[user@]host[:port][/path] into (host, port or None, starttls); the scheme decides the defaults."""
+    scheme, _sep, rest = text.partition("://")
+    scheme = scheme.lower()
+    if scheme not in URL_SCHEMES:
+        raise SpecError("%r: unknown scheme %r; give host:port or a URL with one of %s" % (
+            text, scheme, ", ".join(sorted(URL_SCHEMES))))
+    authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
+    host, port = _split_host_port(authority)
+    starttls, default_port = URL_SCHEMES[scheme]
+    return host, port or default_port, starttls
+
+
 def _split_host_port(text):
     text = text.strip()
     if "://" in text:
-        raise SpecError("%r: give host:port, not a URL" % text)
+        raise SpecError("%r: a URL is allowed only as the whole endpoint string" % text)
     if text.startswith("["):
         host, sep, rest = text[1:].partition("]")
         if not sep:
@@ -50,7 +70,11 @@ def _port(value, label):
 
 def parse_endpoint(spec, default_starttls=None):
     """One endpoint spec (str or dict) into {id, host, port, sni, starttls, all_addresses}."""
-    if isinstance(spec, str):
+    if isinstance(spec, str) and "://" in spec:
+        host, port, scheme_starttls = _split_url(spec.strip())
+        spec_dict = {"host": host, "port": port, "starttls": scheme_starttls or default_starttls}
+        label = spec
+    elif isinstance(spec, str):
         host, port = _split_host_port(spec)
         spec_dict = {"host": host, "port": port}
         label = spec
