@@ -19,8 +19,8 @@ description:
   - Endpoints report the chain exactly as the server sent it (TLS 1.3 included), the negotiated TLS version, the
     verification result and reason, the verified path and the sent certificates that path does not use (a stale
     cross-signed root), the hostname match (RFC 6125 rules), and an RV(endpoints[].error_kind) on failure.
-  - Files may be PEM bundles (every certificate is reported), DER, PKCS#12 (with O(passphrase)) or kubeconfigs
-    with embedded certificates. Each unreadable item yields one error, and the rest of the scan still reports.
+  - Files may be PEM bundles (every certificate is reported), DER, PKCS#12 (with O(passphrase)), PKCS#7 (V(.p7b), DER
+    or PEM) or kubeconfigs with embedded certificates. Each unreadable item yields one error, and the rest of the scan still reports.
   - Secret data is never returned; only certificate facts, Secret names, labels and cert-manager annotations.
   - Only reads. Runs on any host with Python and the C(cryptography) library; the C(kubernetes) library is needed
     only with O(secrets).
@@ -344,7 +344,7 @@ endpoints:
       hostname_match: true
 files:
   description:
-    - One entry per file, sorted by path, with C(format) (pem, der, pkcs12, kubeconfig, unknown), C(certs) (every
+    - One entry per file, sorted by path, with C(format) (pem, der, pkcs12, pkcs7, kubeconfig, unknown), C(certs) (every
       certificate in file order, with the facts listed under RV(endpoints[].chain) plus C(origin)), C(expiry),
       C(severity), C(verify) (the first certificate verified with the others as intermediates) and, for an unreadable
       item, C(error_kind) (V(file), V(parse)), C(error_reason) (V(not_found), V(broken_symlink), V(permission_denied),

@@ -1,6 +1,6 @@
 # Copyright: sre.toolkit contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Turn file or Secret bytes into certificates: PEM bundles, DER, PKCS#12, kubeconfigs.
+"""Turn file or Secret bytes into certificates: PEM bundles, DER, PKCS#12, PKCS#7, kubeconfigs.
 
 Each item yields its certificates plus at most one error per unreadable part, so one bad
 block never hides the good ones next to it.
@@ -12,7 +12,7 @@ import base64
 import binascii
 import re
 
-from ._crypto import pkcs12, x509
+from ._crypto import pkcs7, pkcs12, x509
 
 try:  # names kubeconfig entries ("clusters[lab].certificate-authority-data"); regex fallback without it
     import yaml
@@ -24,6 +24,9 @@ KUBECONFIG_DATA = re.compile(
     rb"""(certificate-authority-data|client-certificate-data)["']?\s*:\s*["']?([A-Za-z0-9+/=\s]+?)["']?\s*(?:,|\n|\r|}|$)""")
 # DER of the OID pkcs7-data, present near the start of every PKCS#12 file.
 PKCS7_DATA_OID = bytes.fromhex("06092a864886f70d010701")
+# DER of the OID pkcs7-signedData, which opens a PKCS#7 certificate bundle (.p7b, .p7c)
+PKCS7_SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")
+PKCS7_PEM_LABELS = (b"PKCS7", b"CERTIFICATE CHAIN")
 CERT_PEM_LABELS = (b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE")
 
 
@@ -40,6 +43,10 @@ def looks_like_pkcs12(data):
     return data[:1] == b"\x30" and PKCS7_DATA_OID in data[:64]
 
 
+def looks_like_pkcs7(data):
+    return data[:1] == b"\x30" and PKCS7_SIGNED_DATA_OID in data[:24]
+
+
 def load_certificates(data, passphrase=None):
     """Return (certs, errors): certs as [(certificate, origin)], errors as [LoadError].
 
@@ -51,6 +58,8 @@ def load_certificates(data, passphrase=None):
         return _from_kubeconfig(data)
     if b"-----BEGIN" in data:
         return _from_pem(data)
+    if looks_like_pkcs7(data):  # first: a PKCS#7 bundle also holds the pkcs7-data OID PKCS#12 is told by
+        return _from_pkcs7(data, "pkcs7"), []
     if looks_like_pkcs12(data):
         return _from_pkcs12(data, passphrase), []
     if data[:1] != b"\x30":  # not even an ASN.1 SEQUENCE: text or something else
@@ -66,11 +75,17 @@ def _from_pem(data):
     found_block = False
     for index, match in enumerate(PEM_BLOCK.finditer(data)):
         found_block = True
-        if match.group(1) not in CERT_PEM_LABELS:
+        label = match.group(1)
+        if label not in CERT_PEM_LABELS and label not in PKCS7_PEM_LABELS:
             continue  # keys, CSRs, CRLs live next to certificates; never read them
         try:
             der = base64.b64decode(b"".join(match.group(2).split()), validate=True)
-            certs.append((x509.load_der_x509_certificate(der), "pem[%d]" % index))
+            if label in PKCS7_PEM_LABELS:
+                certs.extend(_from_pkcs7(der, "pem[%d].pkcs7" % index))
+            else:
+                certs.append((x509.load_der_x509_certificate(der), "pem[%d]" % index))
+        except LoadError as exc:
+            errors.append(LoadError(exc.reason, "PEM block %d: %s" % (index, exc.msg)))
         except (ValueError, binascii.Error) as exc:
             errors.append(LoadError("bad_pem", "PEM block %d is not a valid certificate: %s" % (index, exc)))
     if not certs:
@@ -97,6 +112,17 @@ def _from_pkcs12(data, passphrase):
     if not certs:
         raise LoadError("no_certificate_found", "PKCS#12 content holds no certificate")
     return certs
+
+
+def _from_pkcs7(der, origin):
+    """Certificates of a PKCS#7 bundle (signedData, DER), each with origin `<origin>[i]`."""
+    try:
+        found = pkcs7.load_der_pkcs7_certificates(der)
+    except ValueError as exc:
+        raise LoadError("decode_failed", "PKCS#7 content does not decode: %s" % exc)
+    if not found:
+        raise LoadError("no_certificate_found", "PKCS#7 content holds no certificate")
+    return [(cert, "%s[%d]" % (origin, index)) for index, cert in enumerate(found)]
 
 
 def kubeconfig_entries(data):
@@ -141,12 +167,14 @@ def detect_format(data, path=""):
             return "kubeconfig"
         if b"-----BEGIN" in data:
             return "pem"
+        if looks_like_pkcs7(data):
+            return "pkcs7"
         if looks_like_pkcs12(data):
             return "pkcs12"
         if data[:1] == b"\x30":
             return "der"
     lower = path.lower()
-    for suffixes, kind in (((".pem", ".crt", ".cert"), "pem"), ((".der", ".cer"), "der"), ((".p12", ".pfx"), "pkcs12"),
+    for suffixes, kind in (((".pem", ".crt", ".cert"), "pem"), ((".der", ".cer"), "der"), ((".p12", ".pfx"), "pkcs12"), ((".p7b", ".p7c"), "pkcs7"),
                            ((".kubeconfig",), "kubeconfig")):
         if lower.endswith(suffixes):
             return kind

@@ -416,6 +416,10 @@ def _read_file(row: dict) -> tuple[list, str | None]:
         proc = subprocess.run(["openssl", "pkcs12", "-in", str(path), "-nokeys", "-passin", f"pass:{row['passphrase']}"],
                               capture_output=True, check=True)
         return _pem_fingerprints(proc.stdout)[0], None
+    if "pkcs7" in row["tags"]:
+        inform = "DER" if row["format"] == "pkcs7" else "PEM"
+        proc = subprocess.run(["openssl", "pkcs7", "-inform", inform, "-print_certs"], input=data, capture_output=True, check=True)
+        return _pem_fingerprints(proc.stdout)[0], None
     if row["format"] == "kubeconfig":
         config = yaml.safe_load(data)
         blobs = [c["cluster"]["certificate-authority-data"] for c in config["clusters"]]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
 from tests.lab.tls.pki import DAY, Issued, KeyMaker, describe, hostname_match, iso, issue
 
@@ -376,6 +376,7 @@ class FileSet:
                                                     serialization.BestAvailableEncryption(P12_PASSPHRASE.encode()))
         self.add("keystore.p12", p12, [leaf, p.inter], "pkcs12", passphrase=P12_PASSPHRASE, wrong_passphrase_error="bad_passphrase",
                  tags=("pkcs12",), description="PKCS#12 (key, leaf, intermediate) protected by `passphrase`")
+        self._pkcs7(leaf)
         self.add("garbage.pem", GARBAGE_PEM, [], "pem", error="bad_pem", tags=("broken",), description="PEM armour around bytes that are not base64 DER")
         self.add("good-then-garbage.pem", expired.pem + GARBAGE_PEM, [expired], "pem", error="bad_pem", tags=("broken", "bundle"),
                  description="one readable cert, then a broken block: report the cert and the error")
@@ -397,6 +398,17 @@ class FileSet:
         return {"schema": SCHEMA, "files_dir": str(self.dir), "generated_at": iso(now),
                 "files": sorted(self.rows, key=lambda r: r["path"]), "globs": globs,
                 "note": "no permission_denied case: the lab runs as root, which reads mode-000 files"}
+
+    def _pkcs7(self, leaf: Issued) -> None:
+        """A .p7b bundle, DER and PEM-armoured. PKCS#7 holds a SET: the truth lists the certificates
+        in the order their bytes appear in the file, whatever order the encoder chose."""
+        chain = [leaf, self.plan.pki.inter, self.plan.pki.root]
+        der = pkcs7.serialize_certificates([c.cert for c in chain], serialization.Encoding.DER)
+        in_file = sorted(chain, key=lambda c: der.find(c.der))
+        assert all(der.find(c.der) >= 0 for c in chain)
+        self.add("chain.p7b", der, in_file, "pkcs7", tags=("pkcs7", "bundle"), description="PKCS#7 bundle (DER): leaf, intermediate, root")
+        armoured = b"-----BEGIN PKCS7-----\n" + base64.encodebytes(der) + b"-----END PKCS7-----\n"
+        self.add("chain-p7b.pem", armoured, in_file, "pem", tags=("pkcs7", "bundle"), description="the same PKCS#7 bundle, PEM-armoured")
 
     def _kubeconfig(self) -> None:
         p = self.plan.pki

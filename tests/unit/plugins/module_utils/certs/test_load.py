@@ -72,3 +72,22 @@ def test_kubeconfig_embedded_data():
     certs, errors = load_certificates(doc.encode())
     assert [c for c, _origin in certs] == [root.cert, client.cert] and errors == []
     assert certs[0][1].endswith("certificate-authority-data")
+
+
+def test_pkcs7_bundles_der_and_pem_armoured():
+    from cryptography.hazmat.primitives.serialization import pkcs7
+
+    from ansible_collections.sre.toolkit.plugins.module_utils._certs.load import detect_format
+
+    root, inter, leaf = hierarchy()
+    der = pkcs7.serialize_certificates([leaf.cert, inter.cert, root.cert], serialization.Encoding.DER)
+    certs, errors = load_certificates(der)
+    assert {c.subject for c, _o in certs} == {leaf.cert.subject, inter.cert.subject, root.cert.subject}
+    assert [o for _c, o in certs] == ["pkcs7[0]", "pkcs7[1]", "pkcs7[2]"] and errors == []
+    assert detect_format(der) == "pkcs7" and detect_format(b"", "/etc/ssl/chain.P7B") == "pkcs7"
+    armoured = pkcs7.serialize_certificates([leaf.cert, inter.cert], PEM)
+    certs, errors = load_certificates(pem(root) + armoured)
+    assert [o for _c, o in certs] == ["pem[0]", "pem[1].pkcs7[0]", "pem[1].pkcs7[1]"] and errors == []
+    broken = b"-----BEGIN PKCS7-----\n" + base64.encodebytes(der[:40]) + b"-----END PKCS7-----\n"
+    certs, errors = load_certificates(pem(leaf) + broken)
+    assert len(certs) == 1 and [e.reason for e in errors] == ["decode_failed"]
