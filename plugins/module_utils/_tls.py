@@ -12,7 +12,7 @@ so expired, untrusted or client-certificate servers always yield their dates. Th
 module is used to confirm that a server which asked for a client certificate really
 requires one, and as a leaf-only fallback if the raw reader meets something it cannot parse.
 
-STARTTLS (smtp, imap, pop3, ftp, postgres, mysql) and HTTP CONNECT proxies happen on the
+STARTTLS (smtp, imap, pop3, ftp, postgres, mysql, ldap, xmpp) and HTTP CONNECT proxies happen on the
 socket before the hello. Every socket operation has a timeout bounded by a total deadline
 per target; retries are bounded; scan() runs a global worker pool with a per-host limit.
 """
@@ -38,7 +38,7 @@ except ImportError:
     serialization = ec = x25519 = AESGCM = ChaCha20Poly1305 = None
     HAS_CRYPTOGRAPHY = False
 
-STARTTLS_PROTOCOLS = ("smtp", "imap", "pop3", "ftp", "postgres", "mysql")
+STARTTLS_PROTOCOLS = ("smtp", "imap", "pop3", "ftp", "postgres", "mysql", "ldap", "xmpp", "xmpp-server")
 VERSION_NAMES = {0x0304: "TLSv1.3", 0x0303: "TLSv1.2", 0x0302: "TLSv1.1", 0x0301: "TLSv1", 0x0300: "SSLv3"}
 VERSION_CODES = {name: code for code, name in VERSION_NAMES.items()}
 MYSQL_SWITCH_PAUSE = 0.05
@@ -111,10 +111,10 @@ class Connection:
         line, _newline, self.buffer = self.buffer.partition(b"\n")
         return line.rstrip(b"\r").decode("latin-1")
 
-    def read_until(self, marker, limit=65536):
+    def read_until(self, marker, limit=65536, kind="proxy"):
         while marker not in self.buffer:
             if len(self.buffer) > limit:
-                raise TLSProbeError("proxy", "bad_reply", "proxy reply too long")
+                raise TLSProbeError(kind, "bad_reply", "%s reply too long" % kind)
             self._fill()
         head, _marker, self.buffer = self.buffer.partition(marker)
         return head
@@ -150,7 +150,7 @@ def _expect(line, prefix, protocol):
         raise TLSProbeError("starttls", "refused_upgrade", "%s server refused the upgrade: %r" % (protocol, line[:200]))
 
 
-def _starttls_smtp(conn):
+def _starttls_smtp(conn, _server_name):
     _expect(_smtp_reply(conn), "220", "smtp")
     conn.send(b"EHLO sre-toolkit.cert-expiry\r\n")
     _expect(_smtp_reply(conn), "250", "smtp")
@@ -158,7 +158,7 @@ def _starttls_smtp(conn):
     _expect(_smtp_reply(conn), "220", "smtp")
 
 
-def _starttls_imap(conn):
+def _starttls_imap(conn, _server_name):
     _expect(conn.read_line(), "* OK", "imap")
     conn.send(b"a1 STARTTLS\r\n")
     while True:
@@ -167,26 +167,26 @@ def _starttls_imap(conn):
             return _expect(line, "a1 OK", "imap")
 
 
-def _starttls_pop3(conn):
+def _starttls_pop3(conn, _server_name):
     _expect(conn.read_line(), "+OK", "pop3")
     conn.send(b"STLS\r\n")
     _expect(conn.read_line(), "+OK", "pop3")
 
 
-def _starttls_ftp(conn):
+def _starttls_ftp(conn, _server_name):
     _expect(_smtp_reply(conn), "220", "ftp")
     conn.send(b"AUTH TLS\r\n")
     _expect(_smtp_reply(conn), "234", "ftp")
 
 
-def _starttls_postgres(conn):
+def _starttls_postgres(conn, _server_name):
     conn.send(struct.pack("!II", 8, 80877103))  # SSLRequest
     answer = conn.read_exact(1)
     if answer != b"S":
         raise TLSProbeError("starttls", "refused_upgrade", "postgres server does not offer TLS (answered %r)" % answer)
 
 
-def _starttls_mysql(conn):
+def _starttls_mysql(conn, _server_name):
     header = conn.read_exact(4)
     payload = conn.read_exact(int.from_bytes(header[:3], "little"))
     if payload[:1] == b"\xff":
@@ -204,8 +204,54 @@ def _starttls_mysql(conn):
     time.sleep(MYSQL_SWITCH_PAUSE)
 
 
+# LDAPMessage {messageID 1, ExtendedRequest {requestName "1.3.6.1.4.1.1466.20037" (StartTLS)}}, RFC 4511
+LDAP_STARTTLS_REQUEST = bytes.fromhex("301d02010177188016") + b"1.3.6.1.4.1.1466.20037"
+LDAP_RESULT_NAMES = {0: "success", 2: "protocolError", 52: "unavailable", 53: "unwillingToPerform"}
+
+
+def _ber_length(conn):
+    first = conn.read_exact(1)[0]
+    if first < 0x80:
+        return first
+    if not 0 < first - 0x80 <= 4:
+        raise TLSProbeError("starttls", "bad_reply", "ldap reply with an unsupported BER length")
+    return int.from_bytes(conn.read_exact(first - 0x80), "big")
+
+
+def _starttls_ldap(conn, _server_name):
+    conn.send(LDAP_STARTTLS_REQUEST)
+    if conn.read_exact(1) != b"\x30":
+        raise TLSProbeError("starttls", "bad_reply", "ldap server did not answer with an LDAPMessage")
+    body = conn.read_exact(_ber_length(conn))
+    # messageID (02 01 01), then ExtendedResponse [APPLICATION 24] whose first element is the resultCode ENUMERATED
+    at = body.find(b"\x78")
+    code_at = body.find(b"\x0a\x01", at) if at >= 0 else -1
+    if code_at < 0:
+        raise TLSProbeError("starttls", "bad_reply", "ldap reply holds no ExtendedResponse result code")
+    code = body[code_at + 2]
+    if code != 0:
+        raise TLSProbeError("starttls", "refused_upgrade", "ldap server refused StartTLS: %s (%d)" % (
+            LDAP_RESULT_NAMES.get(code, "resultCode"), code))
+
+
+def _xmpp(namespace):
+    def starttls(conn, server_name):
+        domain = server_name or "localhost"
+        conn.send(("<?xml version='1.0'?><stream:stream to='%s' xmlns='%s' xmlns:stream='http://etherx.jabber.org/streams'"
+                   " version='1.0'>" % (domain, namespace)).encode())
+        features = conn.read_until(b"</stream:features>", kind="starttls").decode("utf-8", "replace")
+        if "urn:ietf:params:xml:ns:xmpp-tls" not in features:
+            raise TLSProbeError("starttls", "refused_upgrade", "xmpp server does not offer STARTTLS")
+        conn.send(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        answer = conn.read_until(b"/>", kind="starttls").decode("utf-8", "replace")
+        if "<proceed" not in answer:
+            raise TLSProbeError("starttls", "refused_upgrade", "xmpp server refused STARTTLS: %r" % answer[-200:])
+    return starttls
+
+
 STARTTLS = {"smtp": _starttls_smtp, "imap": _starttls_imap, "pop3": _starttls_pop3, "ftp": _starttls_ftp,
-            "postgres": _starttls_postgres, "mysql": _starttls_mysql}
+            "postgres": _starttls_postgres, "mysql": _starttls_mysql, "ldap": _starttls_ldap,
+            "xmpp": _xmpp("jabber:client"), "xmpp-server": _xmpp("jabber:server")}
 
 
 def _http_connect(conn, host, port, proxy_auth=None):
@@ -505,7 +551,7 @@ def _open(target, probe, deadline):
         if probe.proxy:
             _http_connect(conn, target["host"], target["port"], probe.proxy_auth)
         if target.get("starttls"):
-            STARTTLS[target["starttls"]](conn)
+            STARTTLS[target["starttls"]](conn, target.get("sni") or target.get("host"))
     except BaseException:
         sock.close()
         raise

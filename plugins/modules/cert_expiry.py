@@ -37,8 +37,8 @@ options:
       - TLS endpoints to probe. Each is a string V(host:port) (V([2001:db8::1]:443) for IPv6; the port defaults to
         443, or to the protocol's port with STARTTLS), a URL whose scheme sets the default port and STARTTLS
         (V(https://), V(ldaps://), V(smtps://), V(imaps://), V(pop3s://), V(ftps://), V(wss://); V(smtp://) and
-        V(submission://), V(imap://), V(pop3://), V(ftp://), V(postgres://) or V(postgresql://), V(mysql://) with
-        STARTTLS; user, path and query are ignored), or a dictionary with the keys C(host) (name or IP address),
+        V(submission://), V(imap://), V(pop3://), V(ftp://), V(postgres://) or V(postgresql://), V(mysql://),
+        V(ldap://) and V(xmpp://) with STARTTLS; user, path and query are ignored), or a dictionary with the keys C(host) (name or IP address),
         C(port) (1 to 65535), C(sni) (server name to send and to check the certificate against; defaults to C(host) when
         that is a name, none for an IP address), C(starttls) (overrides O(starttls)), C(name) (identifier in the results,
         default V(host:port)) and C(all_addresses) (overrides O(all_addresses)).
@@ -49,7 +49,7 @@ options:
   starttls:
     description: Default STARTTLS protocol for endpoints that do not set one.
     type: str
-    choices: [smtp, imap, pop3, ftp, postgres, mysql]
+    choices: [smtp, imap, pop3, ftp, postgres, mysql, ldap, xmpp, xmpp-server]
   all_addresses:
     description: Probe every address a name resolves to (each can serve a different certificate), not only the first.
     type: bool

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from .names import parse_ip
 
-STARTTLS_PROTOCOLS = ("smtp", "imap", "pop3", "ftp", "postgres", "mysql")
+STARTTLS_PROTOCOLS = ("smtp", "imap", "pop3", "ftp", "postgres", "mysql", "ldap", "xmpp", "xmpp-server")
 # The port a protocol listens on when the spec gives none
-DEFAULT_PORTS = {None: 443, "smtp": 25, "imap": 143, "pop3": 110, "ftp": 21, "postgres": 5432, "mysql": 3306}
+DEFAULT_PORTS = {None: 443, "smtp": 25, "imap": 143, "pop3": 110, "ftp": 21, "postgres": 5432, "mysql": 3306, "ldap": 389,
+                 "xmpp": 5222, "xmpp-server": 5269}
 ENDPOINT_KEYS = ("host", "port", "sni", "starttls", "name", "all_addresses")
 
 
@@ -23,7 +24,7 @@ class SpecError(Exception):
 URL_SCHEMES = {"https": (None, 443), "wss": (None, 443), "ldaps": (None, 636), "smtps": (None, 465), "imaps": (None, 993),
                "pop3s": (None, 995), "ftps": (None, 990), "smtp": ("smtp", 25), "submission": ("smtp", 587),
                "imap": ("imap", 143), "pop3": ("pop3", 110), "ftp": ("ftp", 21), "postgres": ("postgres", 5432),
-               "postgresql": ("postgres", 5432), "mysql": ("mysql", 3306)}
+               "postgresql": ("postgres", 5432), "mysql": ("mysql", 3306), "ldap": ("ldap", 389), "xmpp": ("xmpp", 5222)}
 
 
 def _split_url(text):

@@ -98,7 +98,7 @@ def test_component_dict_and_targets_file_agree(lab_tls):
     tags = {t for e in targets["endpoints"] for t in e["tags"]}
     assert {"expired_leaf", "expired_intermediate", "not_yet_valid", "self_signed", "wildcard", "ip_san", "idn", "near_expiry",
             "sni", "mtls", "starttls", "cross_signed", "unknown_ca", "tls12_only", "failing"} <= tags
-    assert {e["starttls"] for e in targets["endpoints"]} >= {"smtp", "imap", "pop3", "ftp", "postgres", "mysql"}
+    assert {e["starttls"] for e in targets["endpoints"]} >= {"smtp", "imap", "pop3", "ftp", "postgres", "mysql", "ldap", "xmpp", "xmpp-server"}
 
 
 def test_daemon_listens_on_loopback_only(lab_tls):

@@ -235,7 +235,8 @@ class LabPlan:
 
     def _starttls(self) -> None:
         p, d = self.pki, LAB_DOMAIN
-        for protocol, days in (("smtp", 45), ("imap", 90), ("pop3", 120), ("ftp", 150), ("postgres", 12), ("mysql", 365)):
+        for protocol, days in (("smtp", 45), ("imap", 90), ("pop3", 120), ("ftp", 150), ("postgres", 12), ("mysql", 365),
+                               ("ldap", 200), ("xmpp", 75), ("xmpp-server", 33)):
             leaf = p.leaf(f"starttls_{protocol}", f"{protocol}.{d}", days=(-30, days))
             ident = f"starttls_{protocol}"
             self.add(Listener(ident, kind="starttls", protocol=protocol, chain=[leaf, p.inter]),

@@ -118,6 +118,15 @@ class Conn:
             data += chunk
         return bytes(data)
 
+    def read_until(self, marker: bytes, limit: int = 65536) -> bytes:
+        data = bytearray()
+        while not data.endswith(marker) and len(data) < limit:
+            byte = self.sock.recv(1)
+            if not byte:
+                raise ConnectionError("peer closed")
+            data += byte
+        return bytes(data)
+
     def send(self, data: bytes | str) -> None:
         self.sock.sendall(data.encode() if isinstance(data, str) else data)
 
@@ -281,6 +290,44 @@ def _mysql(conn: Conn) -> None:
     conn.send(_mysql_packet(seq + 1, b"\xff" + struct.pack("<H", 1045) + b"#28000" + b"sre-toolkit lab: access denied"))
 
 
+LDAP_STARTTLS_OID = b"1.3.6.1.4.1.1466.20037"
+
+
+def _ber(tag: int, body: bytes) -> bytes:
+    return bytes([tag, len(body)]) + body  # every lab message is shorter than 128 bytes
+
+
+def _ldap(conn: Conn) -> None:
+    """One LDAPMessage in: the StartTLS extended request gets success and TLS, anything else protocolError."""
+    if conn.readexactly(1) != b"\x30":
+        return
+    size = conn.readexactly(1)[0]
+    body = conn.readexactly(size if size < 0x80 else int.from_bytes(conn.readexactly(size - 0x80), "big"))
+    message_id = body[2:2 + body[1]] if body[:1] == b"\x02" else b"\x00"
+    starttls = LDAP_STARTTLS_OID in body and b"\x77" in body
+    result = b"\x0a\x01" + (b"\x00" if starttls else b"\x02") + b"\x04\x00" + _ber(0x04, b"" if starttls else b"only StartTLS here")
+    conn.send(_ber(0x30, _ber(0x02, message_id) + _ber(0x78, result + (_ber(0x8A, LDAP_STARTTLS_OID) if starttls else b""))))
+    if starttls:
+        conn.upgrade()
+        conn.sock.recv(4096)
+
+
+def _xmpp(conn: Conn) -> None:
+    """RFC 6120 STARTTLS on a client or server stream: features offer it as required, <proceed/>, TLS."""
+    header = conn.read_until(b">")
+    if header.startswith(b"<?xml"):
+        header = conn.read_until(b">")
+    namespace = "jabber:server" if b"jabber:server" in header else "jabber:client"
+    conn.send(f"<?xml version='1.0'?><stream:stream xmlns='{namespace}' xmlns:stream='http://etherx.jabber.org/streams' "
+              "id='sre-toolkit-lab' from='xmpp.lab.test' version='1.0'><stream:features>"
+              "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls></stream:features>")
+    if b"<starttls" not in conn.read_until(b"/>"):
+        return conn.send("<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>")
+    conn.send("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+    conn.upgrade()
+    conn.sock.recv(4096)
+
+
 def _https(conn: Conn) -> None:
     """Blocking TLS server side (mTLS, legacy): a failed handshake sends its alert, unlike asyncio's."""
     conn.upgrade()
@@ -289,7 +336,8 @@ def _https(conn: Conn) -> None:
     conn.send(f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}")
 
 
-DIALOGUES = {"smtp": _smtp, "imap": _imap, "pop3": _pop3, "ftp": _ftp, "postgres": _postgres, "mysql": _mysql, "https": _https}
+DIALOGUES = {"smtp": _smtp, "imap": _imap, "pop3": _pop3, "ftp": _ftp, "postgres": _postgres, "mysql": _mysql, "ldap": _ldap,
+             "xmpp": _xmpp, "xmpp-server": _xmpp, "https": _https}
 
 
 class ThreadedListener:

@@ -21,7 +21,7 @@ def test_dict_with_sni_override_and_name():
 @pytest.mark.parametrize("spec,fragment", [
     ("host:70000", "out of range"), ("host:0", "out of range"), ("host:abc", "not a number"),
     ("gopher://host/", "unknown scheme"), ("https://host:99999/", "out of range"), ("2001:db8::zz", "IPv6"), ("", "host is empty"),
-    ({"host": "h", "starttls": "xmpp"}, "starttls"), ({"host": "h", "colour": 1}, "unknown keys"), (42, "expected a string"),
+    ({"host": "h", "starttls": "nntp"}, "starttls"), ({"host": "h", "colour": 1}, "unknown keys"), (42, "expected a string"),
 ])
 def test_bad_specs_name_the_problem(spec, fragment):
     with pytest.raises(SpecError) as info:

@@ -68,6 +68,10 @@ def test_client_hello_offers_sni_versions_and_one_key_share():
 class FakeSocket:
     def __init__(self, data):
         self.data = data
+        self.sent = b""
+
+    def sendall(self, data):
+        self.sent += data
 
     def settimeout(self, _value):
         pass
@@ -109,3 +113,41 @@ def test_deadline_stops_reads():
 def test_probe_versions_follow_min_and_max():
     assert _tls.Probe(min_version="TLSv1.2").versions == (0x0304, 0x0303)
     assert _tls.Probe(max_version="TLSv1.2").versions == (0x0303, 0x0302, 0x0301)
+
+
+def _ldap_response(code):
+    inner = b"\x0a\x01" + bytes([code]) + b"\x04\x00\x04\x00"
+    message = b"\x02\x01\x01" + b"\x78" + bytes([len(inner)]) + inner
+    return b"\x30" + bytes([len(message)]) + message
+
+
+def test_ldap_starttls_sends_the_extended_request_and_reads_the_result():
+    conn = _connection(_ldap_response(0))
+    _tls.STARTTLS["ldap"](conn, "ldap.test")
+    assert conn.sock.sent == _tls.LDAP_STARTTLS_REQUEST and b"1.3.6.1.4.1.1466.20037" in conn.sock.sent
+    with pytest.raises(_tls.TLSProbeError) as info:
+        _tls.STARTTLS["ldap"](_connection(_ldap_response(2)), "ldap.test")
+    assert (info.value.kind, info.value.reason) == ("starttls", "refused_upgrade") and "protocolError" in info.value.msg
+
+
+FEATURES = (b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
+            b"id='x' version='1.0'><stream:features>%s</stream:features>")
+
+
+def test_xmpp_starttls_names_the_domain_and_waits_for_proceed():
+    offer = FEATURES % b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>"
+    conn = _connection(offer + b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+    _tls.STARTTLS["xmpp"](conn, "chat.test")
+    assert b"to='chat.test'" in conn.sock.sent and b"xmlns='jabber:client'" in conn.sock.sent
+    assert conn.sock.sent.endswith(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>") and conn.buffer == b""
+    server = _connection(offer + b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+    _tls.STARTTLS["xmpp-server"](server, "chat.test")
+    assert b"xmlns='jabber:server'" in server.sock.sent
+
+
+@pytest.mark.parametrize("reply", [FEATURES % b"<mechanisms/>", FEATURES % b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+                                   + b"<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"])
+def test_xmpp_without_starttls_or_refusing_it_is_refused_upgrade(reply):
+    with pytest.raises(_tls.TLSProbeError) as info:
+        _tls.STARTTLS["xmpp"](_connection(reply), "chat.test")
+    assert (info.value.kind, info.value.reason) == ("starttls", "refused_upgrade")
