@@ -264,7 +264,10 @@ endpoints:
         - Certificates exactly as the server sent them, leaf first. Each has subject, subject_cn, issuer, issuer_cn,
           serial (integer), serial_hex, sha256, sans (dns, ip), not_before, not_after (ISO-8601 UTC), not_before_epoch,
           not_after_epoch, days_left, expired, not_yet_valid, key_type, key_size, key_curve, signature_algorithm,
-          version (3 for v3), is_ca, self_signed, position and severity.
+          version (3 for v3), is_ca, self_signed, position, severity and parsed_raw.
+        - A certificate C(cryptography) refuses to load (BER lengths, odd time encodings) is still listed, with
+          C(parsed_raw=true): its serial, names, dates, days_left, signature algorithm OID and sha256 come from the raw
+          structure, the fields that need a full parse are null, and its dates still count for the expiry.
       type: list
       elements: dict
     chain_readable:
@@ -273,8 +276,8 @@ endpoints:
     verify:
       description:
         - V(ok), or why the chain does not verify at RV(endpoints[].validation_time) - V(expired), V(not_yet_valid),
-          V(self_signed), V(unknown_ca), or V(policy) (a sound chain the webpki policy of C(cryptography) rejects). Null
-          when there is no chain. The hostname does not take part; see RV(endpoints[].hostname_match).
+          V(self_signed), V(unknown_ca), V(policy) (a sound chain the webpki policy of C(cryptography) rejects), or
+          V(unparsable) (the leaf could be read only raw, see RV(endpoints[].chain)). Null when there is no chain. The hostname does not take part; see RV(endpoints[].hostname_match).
       type: str
     verify_error_depth:
       description: Depth of the failing certificate as OpenSSL counts it (0 = leaf), or null.
@@ -463,7 +466,10 @@ def trust_store(ca_bundle):
                 raise ToolkitError("ca_bundle %s: %s (%s)" % (path, message, reason))
             continue
         try:
-            anchors.extend(cert for cert, _origin in load_certificates(data)[0])
+            certs = [cert for cert, _origin in load_certificates(data)[0]]
+            if not certs:
+                raise LoadError("decode_failed", "no certificate there that cryptography can load")
+            anchors.extend(certs)
         except LoadError as exc:
             if ca_bundle:
                 raise ToolkitError("ca_bundle %s holds no usable certificate: %s" % (path, exc.msg))

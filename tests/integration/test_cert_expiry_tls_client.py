@@ -163,3 +163,39 @@ def test_retries_are_bounded(server_pem):
             server.close()
         assert result["error_kind"] == "reset" and result["attempts"] == retries + 1
         assert server.accepted == retries + 1
+
+
+def test_a_certificate_cryptography_refuses_still_reports_its_dates(tmp_path):
+    """A real OpenSSL server sends a leaf whose serial length is BER, not DER (OpenSSL loads and sends it,
+    cryptography refuses it): the probe reads it, the report keeps its dates, and openssl agrees on them."""
+    import base64
+    import subprocess
+
+    from ansible_collections.sre.toolkit.plugins.module_utils._certs.chain import TrustStore
+    from ansible_collections.sre.toolkit.plugins.module_utils._certs.report import Settings, endpoint_finding
+    from tests.unit.plugins.module_utils.certs.pki import ber_serial, hierarchy
+
+    root, inter, leaf = hierarchy()
+    ber = ber_serial(leaf.cert)
+    with pytest.raises(ValueError):
+        x509.load_der_x509_certificate(ber)
+    pem = tmp_path / "ber.pem"
+    pem.write_bytes(b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(ber) + b"-----END CERTIFICATE-----\n"
+                    + inter.cert.public_bytes(serialization.Encoding.PEM)
+                    + leaf.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    server = CountingServer(pem)
+    try:
+        fetched = _tls.probe_address({"id": "ber", "host": "127.0.0.1", "port": server.port, "sni": "www.example.test",
+                                      "starttls": None, "address": "127.0.0.1"}, _tls.Probe(timeout=3, deadline=6, retries=0))
+    finally:
+        server.close()
+    assert fetched["error_kind"] is None and fetched["chain"][0] == ber
+    now = datetime.datetime.now(datetime.timezone.utc)
+    finding = endpoint_finding(fetched, Settings(now, now, TrustStore([root.cert])))
+    first = finding["chain"][0]
+    openssl = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-enddate", "-serial"], input=ber,
+                             capture_output=True, check=True).stdout.decode()
+    not_after = datetime.datetime.strptime(openssl.split("notAfter=")[1].splitlines()[0], "%b %d %H:%M:%S %Y %Z")
+    assert first["parsed_raw"] is True and first["not_after"] == not_after.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert int(openssl.split("serial=")[1].split()[0], 16) == first["serial"] == leaf.cert.serial_number
+    assert finding["verify"] == "unparsable" and finding["expiry"]["not_after"] == first["not_after"]

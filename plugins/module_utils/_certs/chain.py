@@ -23,7 +23,7 @@ MAX_PATHS = 64
 
 # stable reason ids, worst first when several apply to one path
 # (the lab's and OpenSSL's vocabulary; `policy` = sound chain the webpki policy rejects)
-REASONS = ("ok", "unknown_ca", "self_signed", "expired", "not_yet_valid", "policy", "no_certificate")
+REASONS = ("ok", "unknown_ca", "self_signed", "expired", "not_yet_valid", "policy", "no_certificate", "unparsable")
 
 
 def _valid_at(cert, at):

@@ -13,6 +13,7 @@ import binascii
 import re
 
 from ._crypto import pkcs7, pkcs12, x509
+from .raw import read_raw
 
 try:  # names kubeconfig entries ("clusters[lab].certificate-authority-data"); regex fallback without it
     import yaml
@@ -31,12 +32,24 @@ CERT_PEM_LABELS = (b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE")
 
 
 class LoadError(Exception):
-    """An item that yields no certificate; `reason` is a stable id (enix exporter's names)."""
+    """An item that yields no certificate; `reason` is a stable id (enix exporter's names).
 
-    def __init__(self, reason, msg):
+    `raw` holds (origin, facts from raw.read_raw) when cryptography refused a certificate whose
+    structure and dates could still be read.
+    """
+
+    def __init__(self, reason, msg, raw=None):
         super().__init__(msg)
         self.reason = reason
         self.msg = msg
+        self.raw = raw
+
+
+def _raw_or_none(der, origin):
+    try:
+        return origin, read_raw(der)
+    except (ValueError, IndexError, UnicodeDecodeError):
+        return None
 
 
 def looks_like_pkcs12(data):
@@ -50,7 +63,8 @@ def looks_like_pkcs7(data):
 def load_certificates(data, passphrase=None):
     """Return (certs, errors): certs as [(certificate, origin)], errors as [LoadError].
 
-    Raises LoadError only when nothing at all could be read.
+    An error whose certificate cryptography refused but whose dates were read carries them in
+    `raw`. Raises LoadError only when nothing at all could be read, not even such dates.
     """
     if not data or not data.strip():
         raise LoadError("no_certificate_found", "empty content")
@@ -67,7 +81,10 @@ def load_certificates(data, passphrase=None):
     try:
         return [(x509.load_der_x509_certificate(data), "der")], []
     except ValueError as exc:
-        raise LoadError("decode_failed", "DER content does not decode as a certificate: %s" % exc)
+        error = LoadError("decode_failed", "DER content does not decode as a certificate: %s" % exc, raw=_raw_or_none(data, "der"))
+    if error.raw is None:
+        raise error
+    return [], [error]
 
 
 def _from_pem(data):
@@ -80,15 +97,22 @@ def _from_pem(data):
             continue  # keys, CSRs, CRLs live next to certificates; never read them
         try:
             der = base64.b64decode(b"".join(match.group(2).split()), validate=True)
+        except (ValueError, binascii.Error) as exc:
+            errors.append(LoadError("bad_pem", "PEM block %d is not valid base64: %s" % (index, exc)))
+            continue
+        try:
             if label in PKCS7_PEM_LABELS:
                 certs.extend(_from_pkcs7(der, "pem[%d].pkcs7" % index))
             else:
                 certs.append((x509.load_der_x509_certificate(der), "pem[%d]" % index))
         except LoadError as exc:
             errors.append(LoadError(exc.reason, "PEM block %d: %s" % (index, exc.msg)))
-        except (ValueError, binascii.Error) as exc:
-            errors.append(LoadError("bad_pem", "PEM block %d is not a valid certificate: %s" % (index, exc)))
+        except ValueError as exc:
+            raw = None if label in PKCS7_PEM_LABELS else _raw_or_none(der, "pem[%d]" % index)
+            errors.append(LoadError("bad_pem", "PEM block %d is not a valid certificate: %s" % (index, exc), raw=raw))
     if not certs:
+        if any(error.raw for error in errors):
+            return certs, errors  # dates were still read: the caller reports them with the errors
         if errors:
             raise errors[0]
         raise LoadError("bad_pem" if not found_block else "no_certificate_found",

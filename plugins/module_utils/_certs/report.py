@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime
 import functools
+import re
 
 from ._crypto import x509
 from .chain import verify_chain
-from .facts import certificate_facts, days_left, epoch, fingerprint, iso, not_after
+from .facts import SECONDS_PER_DAY, certificate_facts, days_left, epoch, fingerprint, iso, not_after
 from .load import LoadError, detect_format, load_certificates
 from .names import match_hostname, parse_ip, to_a_label, to_unicode
+from .raw import read_raw
 from .secrets import certificate_keys, secret_identity
 from .severity import fail_reasons, severity_for_days, worst
 
@@ -37,11 +39,11 @@ class Settings:
         self.include_pem = include_pem
 
 
-def _facts_list(certs, settings):
+def _facts_list(certs, settings, positions=None):
     out = []
-    for position, cert in enumerate(certs):
+    for position, cert in zip(positions or range(len(certs)), certs):
         facts = certificate_facts(cert, settings.now)
-        facts["position"] = position
+        facts.update(position=position, parsed_raw=False)
         facts["severity"] = severity_for_days(facts["days_left"], settings.warn_days, settings.critical_days)
         if settings.include_pem:
             from .facts import to_pem
@@ -73,28 +75,79 @@ def hostname_forms(name):
 
 
 def _parse_der_chain(chain):
-    certs, errors = [], []
-    for index, der in enumerate(chain or []):
+    """(parsed [(position, cert)], unreadable [(position, raw facts or None)], errors [str])."""
+    parsed, unreadable, errors = [], [], []
+    for position, der in enumerate(chain or []):
         try:
-            certs.append(x509.load_der_x509_certificate(der))
+            parsed.append((position, x509.load_der_x509_certificate(der)))
+            continue
         except ValueError as exc:
-            errors.append("certificate %d sent by the server does not parse: %s" % (index, exc))
-    return certs, errors
+            errors.append("certificate %d sent by the server does not parse: %s" % (position, exc))
+        try:  # the dates still count: read them from the raw structure
+            unreadable.append((position, read_raw(der)))
+        except (ValueError, IndexError, UnicodeDecodeError) as exc:
+            errors.append("certificate %d: not even its validity could be read: %s" % (position, exc))
+            unreadable.append((position, None))
+    return parsed, unreadable, errors
+
+
+def _raw_facts(position, raw, settings):
+    """Report facts of a certificate only read raw: the same fields, unknowns as None, `parsed_raw` true."""
+    before, after = raw["not_before_at"], raw["not_after_at"]
+    facts = {key: value for key, value in raw.items() if not key.endswith("_at")}
+    facts.update(not_before=iso(before), not_before_epoch=epoch(before), not_after=iso(after), not_after_epoch=epoch(after),
+                 days_left=int((after - settings.now).total_seconds() // SECONDS_PER_DAY), expired=after <= settings.now,
+                 not_yet_valid=before > settings.now, position=position, parsed_raw=True)
+    facts["severity"] = severity_for_days(facts["days_left"], settings.warn_days, settings.critical_days)
+    return facts
+
+
+def _fold_unreadable(finding, certs, raw_facts, leaf_unreadable, settings):
+    """Certificates read only raw still count for the earliest expiry and the severity.
+
+    When the leaf itself was unreadable the chain was not judged, so the parsed certificates'
+    dates are added here too. With expiry_scope leaf only position 0 counts.
+    """
+    dates = [f["not_after"] for f in raw_facts]
+    if finding.get("earliest_not_after"):
+        dates.append(finding["earliest_not_after"])
+    candidates = [finding["expiry"]] if finding.get("expiry") else []
+    if leaf_unreadable and certs:
+        dates.append(iso(min(not_after(cert) for cert in certs)))
+        if settings.expiry_scope != "leaf":
+            candidates.append(_expiry(certs, settings))
+    for facts in raw_facts:
+        if settings.expiry_scope != "leaf" or facts["position"] == 0:
+            candidates.append({key: facts[key] for key in ("not_after", "not_after_epoch", "days_left", "sha256", "subject")})
+    if dates:  # fixed-width ISO-8601 UTC: text order is time order
+        finding["earliest_not_after"] = min(dates)
+    if candidates:
+        finding["expiry"] = min(candidates, key=lambda expiry: expiry["not_after_epoch"])
+        finding["severity"] = severity_for_days(finding["expiry"]["days_left"], settings.warn_days, settings.critical_days)
 
 
 def endpoint_finding(fetched, settings):
     """One endpoint: `fetched` is what _tls.py returned (chain as DER list, version, errors)."""
-    certs, parse_errors = _parse_der_chain(fetched.get("chain"))
+    parsed, unreadable, parse_errors = _parse_der_chain(fetched.get("chain"))
+    certs = [cert for _position, cert in parsed]
+    raw_facts = [_raw_facts(position, raw, settings) for position, raw in unreadable if raw is not None]
+    leaf_unreadable = bool(unreadable) and unreadable[0][0] == 0
     hostname, hostname_unicode = hostname_forms(fetched.get("sni") or fetched.get("host"))
     finding = {key: fetched.get(key) for key in ("id", "host", "port", "address", "sni", "starttls", "tls_version",
                                                  "requires_client_cert", "client_cert_requested", "client_cert_accepted", "error_kind",
                                                  "error_reason", "error", "attempts", "elapsed")}
+    chain = _facts_list(certs, settings, [position for position, _cert in parsed]) + raw_facts
     finding.update(source="endpoint", hostname=hostname, hostname_unicode=hostname_unicode,
-                   chain=_facts_list(certs, settings), chain_readable=bool(certs))
+                   chain=sorted(chain, key=lambda facts: facts["position"]), chain_readable=bool(chain))
     if parse_errors:
         finding["parse_errors"] = parse_errors
-    finding.update(_judge_chain(certs, settings, hostname, purpose="server"))
-    if not certs and finding.get("error_kind"):
+    # an intermediate must never be judged as the leaf: without a readable leaf there is no verdict
+    finding.update(_judge_chain([] if leaf_unreadable else certs, settings, hostname, purpose="server"))
+    if unreadable:
+        finding["verify"] = "unparsable" if leaf_unreadable else finding["verify"]
+        finding["verify_detail"] = "; ".join(parse_errors) + ("; " + finding["verify_detail"] if finding.get("verify_detail") else "")
+        _fold_unreadable(finding, certs, raw_facts, leaf_unreadable, settings)
+    if not chain and finding.get("error_kind"):
         finding["severity"] = "error"
     return finding
 
@@ -188,19 +241,33 @@ def content_finding(target_id, source, data, settings, passphrase=None, path="",
     except LoadError as exc:
         finding.update(error=exc.msg, error_reason=exc.reason, error_kind="parse", severity="error")
         return finding
-    certs = [cert for cert, _origin in loaded]
-    finding["certs"] = _facts_list(certs, settings)
-    for facts, (_cert, origin) in zip(finding["certs"], loaded):
+    # parsed and raw-read certificates together, in file order
+    items = sorted([(origin, cert) for cert, origin in loaded] + [error.raw for error in errors if error.raw],
+                   key=lambda item: _origin_order(item[0]))
+    for position, (origin, item) in enumerate(items):
+        facts = _raw_facts(position, item, settings) if isinstance(item, dict) else _facts_list([item], settings, [position])[0]
         facts["origin"] = origin
+        finding["certs"].append(facts)
+    certs = [item for _origin, item in items if not isinstance(item, dict)]
+    raw_facts = [facts for facts in finding["certs"] if facts["parsed_raw"]]
+    first_unreadable = bool(raw_facts) and raw_facts[0]["position"] == 0
     if errors:  # still readable certs are reported; the item carries one error
         finding.update(error=errors[0].msg, error_reason=errors[0].reason, error_kind="parse")
-    judged = _judge_chain(certs, settings, None, purpose="any")
+    judged = _judge_chain([] if first_unreadable else certs, settings, None, purpose="any")
     for key in ("verify", "verify_error_depth", "verify_detail", "verify_path", "validation_time", "earliest_not_after"):
         finding[key] = judged[key]
-    expiry = _expiry(certs[:1] if settings.expiry_scope == "leaf" else certs, settings)
-    finding["expiry"] = expiry
-    finding["severity"] = severity_for_days(expiry["days_left"], settings.warn_days, settings.critical_days)
+    if certs and not first_unreadable:
+        finding["expiry"] = _expiry(certs[:1] if settings.expiry_scope == "leaf" else certs, settings)
+        finding["severity"] = severity_for_days(finding["expiry"]["days_left"], settings.warn_days, settings.critical_days)
+    if raw_facts:
+        finding["verify"] = "unparsable" if first_unreadable else finding["verify"]
+        _fold_unreadable(finding, certs, raw_facts, first_unreadable, settings)
     return finding
+
+
+def _origin_order(origin):
+    """File order of an origin: pem[3] and pem[3].pkcs7[1] sort by their block, then their item."""
+    return tuple(int(number) for number in re.findall(r"\[(\d+)\]", origin)) or (0,)
 
 
 def summarize(targets, fail_on=()):

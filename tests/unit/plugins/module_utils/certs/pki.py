@@ -5,7 +5,7 @@ import datetime as dt
 import ipaddress
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -47,3 +47,40 @@ def hierarchy():
     inter = make("Test Inter", root, ca=True, days_from=-300, days_to=1000)
     leaf = make("www.example.test", inter, dns=["www.example.test", "*.apps.example.test"], ips=["10.0.0.1"])
     return root, inter, leaf
+
+
+# ---------------------------------------------------------------- BER, which cryptography refuses
+
+def _length(size):
+    return bytes([size]) if size < 0x80 else bytes([0x82]) + size.to_bytes(2, "big")
+
+
+def _split(data):
+    """[(tag, value)] of a DER body, for re-encoding in the test."""
+    items, at = [], 0
+    while at < len(data):
+        tag, first = data[at], data[at + 1]
+        at += 2
+        if first & 0x80:
+            count = first & 0x7F
+            size = int.from_bytes(data[at:at + count], "big")
+            at += count
+        else:
+            size = first
+        items.append((tag, data[at:at + size]))
+        at += size
+    return items
+
+
+def _tlv(tag, value):
+    return bytes([tag]) + _length(len(value)) + value
+
+
+def ber_serial(cert):
+    """The certificate re-encoded with its serial's length in long form: valid BER, not DER."""
+    (_t, body), = _split(cert.public_bytes(serialization.Encoding.DER))
+    (_t, tbs), algorithm, signature = _split(body)
+    fields = _split(tbs)  # version [0], serial, ...
+    serial_tag, serial = fields[1]
+    encoded = _tlv(*fields[0]) + bytes([serial_tag, 0x81, len(serial)]) + serial + b"".join(_tlv(*f) for f in fields[2:])
+    return _tlv(0x30, _tlv(0x30, encoded) + _tlv(*algorithm) + _tlv(*signature))
