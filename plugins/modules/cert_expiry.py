@@ -266,7 +266,7 @@ endpoints:
           not_after_epoch, days_left, expired, not_yet_valid, key_type, key_size, key_curve, signature_algorithm,
           version (3 for v3), is_ca, self_signed, position, severity and parsed_raw.
         - A certificate C(cryptography) refuses to load (BER lengths, odd time encodings) is still listed, with
-          C(parsed_raw=true): its serial, names, dates, days_left, signature algorithm OID and sha256 come from the raw
+          C(parsed_raw=true). Its serial, names, dates, days_left, signature algorithm and sha256 come from the raw
           structure, the fields that need a full parse are null, and its dates still count for the expiry.
       type: list
       elements: dict
@@ -277,7 +277,8 @@ endpoints:
       description:
         - V(ok), or why the chain does not verify at RV(endpoints[].validation_time) - V(expired), V(not_yet_valid),
           V(self_signed), V(unknown_ca), V(policy) (a sound chain the webpki policy of C(cryptography) rejects), or
-          V(unparsable) (the leaf could be read only raw, see RV(endpoints[].chain)). Null when there is no chain. The hostname does not take part; see RV(endpoints[].hostname_match).
+          V(unparsable) (the leaf could be read only raw, see RV(endpoints[].chain)). Null when there is no chain.
+          The hostname does not take part; see RV(endpoints[].hostname_match).
       type: str
     verify_error_depth:
       description: Depth of the failing certificate as OpenSSL counts it (0 = leaf), or null.
