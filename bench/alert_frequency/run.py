@@ -30,6 +30,7 @@ from tests.integration.collection import collections_root  # noqa: E402
 sys.path.insert(0, str(collections_root()))
 
 from ansible_collections.sre.toolkit.plugins.module_utils._alerts.analyze import analyze  # noqa: E402
+from ansible_collections.sre.toolkit.plugins.module_utils._gc import collector_paused  # noqa: E402
 from ansible_collections.sre.toolkit.plugins.module_utils._http import HttpClient  # noqa: E402
 from ansible_collections.sre.toolkit.plugins.module_utils._prom import PrometheusClient  # noqa: E402
 from tests.lab.common import STATE_DIR  # noqa: E402
@@ -47,10 +48,12 @@ def lab_prometheus():
 
 
 def fetch(url, start, end):
+    """The baseline at its fastest: like the module, with the cyclic collector paused (see _gc.py)."""
     prom = PrometheusClient(HttpClient(url, timeout=300))
-    groups = prom.rules("alert")
-    alerts = [s for part in prom.iter_raw("ALERTS{}", start, end, CHUNK) for s in part]
-    for_state = [s for part in prom.iter_raw("ALERTS_FOR_STATE{}", start, end, CHUNK) for s in part]
+    with collector_paused():
+        groups = prom.rules("alert")
+        alerts = [s for part in prom.iter_raw("ALERTS{}", start, end, CHUNK) for s in part]
+        for_state = [s for part in prom.iter_raw("ALERTS_FOR_STATE{}", start, end, CHUNK) for s in part]
     return groups, alerts, for_state, prom.all_stats()
 
 

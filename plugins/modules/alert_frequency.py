@@ -380,6 +380,7 @@ from ansible_collections.sre.toolkit.plugins.module_utils._alerts.common import 
 from ansible_collections.sre.toolkit.plugins.module_utils._alerts.slo import windows_needed
 from ansible_collections.sre.toolkit.plugins.module_utils._argspec import PROMETHEUS_SPEC, spec
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError, fail_from_error
+from ansible_collections.sre.toolkit.plugins.module_utils._gc import collector_paused
 from ansible_collections.sre.toolkit.plugins.module_utils._http import HttpClient
 from ansible_collections.sre.toolkit.plugins.module_utils._prom import PrometheusClient
 
@@ -504,13 +505,14 @@ def run(params, now):
     prom = PrometheusClient.from_params(params)
     groups = prom.rules("alert")
     collector = Collector(params["ignore_labels"])
-    alerts = fetch_raw(prom, series_selector("ALERTS", matchers), start, end, chunk, collector.add_alerts)
-    fetch_raw(prom, series_selector("ALERTS_FOR_STATE", matchers), start, end, chunk, collector.add_for_state)
-    silences, am_requests = (None, 0)
-    if params.get("alertmanager_url"):
-        silences, am_requests = fetch_silences(params)
-    slos = slo_inputs(prom, params["slos"], start, end) if params["slos"] else None
-    result = analyze(None, None, groups, start, end, options, silence_list=silences, slo_inputs=slos, collector=collector)
+    with collector_paused():  # millions of decoded samples, no cycles: see _gc.py
+        alerts = fetch_raw(prom, series_selector("ALERTS", matchers), start, end, chunk, collector.add_alerts)
+        fetch_raw(prom, series_selector("ALERTS_FOR_STATE", matchers), start, end, chunk, collector.add_for_state)
+        silences, am_requests = (None, 0)
+        if params.get("alertmanager_url"):
+            silences, am_requests = fetch_silences(params)
+        slos = slo_inputs(prom, params["slos"], start, end) if params["slos"] else None
+        result = analyze(None, None, groups, start, end, options, silence_list=silences, slo_inputs=slos, collector=collector)
     result["queries"] = dict(prom.all_stats(), alertmanager_requests=am_requests)
     warnings = []
     if not alerts:
