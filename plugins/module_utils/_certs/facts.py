@@ -38,9 +38,14 @@ def fingerprint(cert):
     return cert.fingerprint(hashes.SHA256()).hex()
 
 
+def days_until(moment, now):
+    """Whole days from now until moment, rounded down (negative once past)."""
+    return int(math.floor((moment - now).total_seconds() / SECONDS_PER_DAY))
+
+
 def days_left(cert, now):
     """Whole days until not_after, rounded down (negative once expired)."""
-    return int(math.floor((not_after(cert) - now).total_seconds() / SECONDS_PER_DAY))
+    return days_until(not_after(cert), now)
 
 
 def key_facts(cert):

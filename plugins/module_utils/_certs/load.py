@@ -13,7 +13,7 @@ import binascii
 import re
 
 from ._crypto import pkcs7, pkcs12, x509
-from .raw import read_raw
+from .raw import try_read_raw
 
 try:  # names kubeconfig entries ("clusters[lab].certificate-authority-data"); regex fallback without it
     import yaml
@@ -46,10 +46,8 @@ class LoadError(Exception):
 
 
 def _raw_or_none(der, origin):
-    try:
-        return origin, read_raw(der)
-    except (ValueError, IndexError, UnicodeDecodeError):
-        return None
+    facts, _why = try_read_raw(der)
+    return (origin, facts) if facts else None
 
 
 def looks_like_pkcs12(data):

@@ -115,6 +115,14 @@ def _time(tag, value):
     return moment
 
 
+def try_read_raw(der):
+    """(facts, None) from read_raw, or (None, why) when not even the raw structure can be read."""
+    try:
+        return read_raw(der), None
+    except (ValueError, IndexError, UnicodeDecodeError) as exc:
+        return None, str(exc) or type(exc).__name__
+
+
 def read_raw(der):
     """Report facts of a certificate from its bytes alone; raises ValueError when even that fails."""
     tag, body, _end = _tlv(der, 0)

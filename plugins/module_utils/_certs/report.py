@@ -14,10 +14,10 @@ import re
 
 from ._crypto import x509
 from .chain import verify_chain
-from .facts import SECONDS_PER_DAY, certificate_facts, days_left, epoch, fingerprint, iso, not_after
+from .facts import certificate_facts, days_left, days_until, epoch, fingerprint, iso, not_after
 from .load import LoadError, detect_format, load_certificates
 from .names import match_hostname, parse_ip, to_a_label, to_unicode
-from .raw import read_raw
+from .raw import try_read_raw
 from .secrets import certificate_keys, secret_identity
 from .severity import fail_reasons, severity_for_days, worst
 
@@ -83,11 +83,10 @@ def _parse_der_chain(chain):
             continue
         except ValueError as exc:
             errors.append("certificate %d sent by the server does not parse: %s" % (position, exc))
-        try:  # the dates still count: read them from the raw structure
-            unreadable.append((position, read_raw(der)))
-        except (ValueError, IndexError, UnicodeDecodeError) as exc:
-            errors.append("certificate %d: not even its validity could be read: %s" % (position, exc))
-            unreadable.append((position, None))
+        facts, why = try_read_raw(der)  # the dates still count: read them from the raw structure
+        if why:
+            errors.append("certificate %d: not even its validity could be read: %s" % (position, why))
+        unreadable.append((position, facts))
     return parsed, unreadable, errors
 
 
@@ -96,7 +95,7 @@ def _raw_facts(position, raw, settings):
     before, after = raw["not_before_at"], raw["not_after_at"]
     facts = {key: value for key, value in raw.items() if not key.endswith("_at")}
     facts.update(not_before=iso(before), not_before_epoch=epoch(before), not_after=iso(after), not_after_epoch=epoch(after),
-                 days_left=int((after - settings.now).total_seconds() // SECONDS_PER_DAY), expired=after <= settings.now,
+                 days_left=days_until(after, settings.now), expired=after <= settings.now,
                  not_yet_valid=before > settings.now, position=position, parsed_raw=True)
     facts["severity"] = severity_for_days(facts["days_left"], settings.warn_days, settings.critical_days)
     return facts
