@@ -38,7 +38,6 @@ except ImportError:
     serialization = ec = x25519 = AESGCM = ChaCha20Poly1305 = None
     HAS_CRYPTOGRAPHY = False
 
-STARTTLS_PROTOCOLS = ("smtp", "imap", "pop3", "ftp", "postgres", "mysql", "ldap", "xmpp", "xmpp-server")
 VERSION_NAMES = {0x0304: "TLSv1.3", 0x0303: "TLSv1.2", 0x0302: "TLSv1.1", 0x0301: "TLSv1", 0x0300: "SSLv3"}
 VERSION_CODES = {name: code for code, name in VERSION_NAMES.items()}
 MYSQL_SWITCH_PAUSE = 0.05

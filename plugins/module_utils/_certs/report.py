@@ -104,9 +104,11 @@ def _raw_facts(position, raw, settings):
 def _fold_unreadable(finding, certs, raw_facts, leaf_unreadable, settings):
     """Certificates read only raw still count for the earliest expiry and the severity.
 
-    When the leaf itself was unreadable the chain was not judged, so the parsed certificates'
-    dates are added here too. With expiry_scope leaf only position 0 counts.
+    When the leaf itself was unreadable the chain was not judged: verify is `unparsable` and the
+    parsed certificates' dates are added here too. With expiry_scope leaf only position 0 counts.
     """
+    if leaf_unreadable:
+        finding["verify"] = "unparsable"
     dates = [f["not_after"] for f in raw_facts]
     if finding.get("earliest_not_after"):
         dates.append(finding["earliest_not_after"])
@@ -143,7 +145,6 @@ def endpoint_finding(fetched, settings):
     # an intermediate must never be judged as the leaf: without a readable leaf there is no verdict
     finding.update(_judge_chain([] if leaf_unreadable else certs, settings, hostname, purpose="server"))
     if unreadable:
-        finding["verify"] = "unparsable" if leaf_unreadable else finding["verify"]
         finding["verify_detail"] = "; ".join(parse_errors) + ("; " + finding["verify_detail"] if finding.get("verify_detail") else "")
         _fold_unreadable(finding, certs, raw_facts, leaf_unreadable, settings)
     if not chain and finding.get("error_kind"):
@@ -259,7 +260,6 @@ def content_finding(target_id, source, data, settings, passphrase=None, path="",
         finding["expiry"] = _expiry(certs[:1] if settings.expiry_scope == "leaf" else certs, settings)
         finding["severity"] = severity_for_days(finding["expiry"]["days_left"], settings.warn_days, settings.critical_days)
     if raw_facts:
-        finding["verify"] = "unparsable" if first_unreadable else finding["verify"]
         _fold_unreadable(finding, certs, raw_facts, first_unreadable, settings)
     return finding
 

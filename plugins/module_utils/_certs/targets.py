@@ -20,11 +20,11 @@ class SpecError(Exception):
     """An endpoint spec that cannot be probed; `msg` names the problem and the fix."""
 
 
-# URL schemes users paste from browsers and configs: (STARTTLS protocol or None, default port)
-URL_SCHEMES = {"https": (None, 443), "wss": (None, 443), "ldaps": (None, 636), "smtps": (None, 465), "imaps": (None, 993),
-               "pop3s": (None, 995), "ftps": (None, 990), "smtp": ("smtp", 25), "submission": ("smtp", 587),
-               "imap": ("imap", 143), "pop3": ("pop3", 110), "ftp": ("ftp", 21), "postgres": ("postgres", 5432),
-               "postgresql": ("postgres", 5432), "mysql": ("mysql", 3306), "ldap": ("ldap", 389), "xmpp": ("xmpp", 5222)}
+# URL schemes users paste from browsers and configs: (STARTTLS protocol or None, default port);
+# a scheme named like a STARTTLS protocol upgrades on that protocol's port
+URL_SCHEMES = dict({name: (name, DEFAULT_PORTS[name]) for name in STARTTLS_PROTOCOLS if name != "xmpp-server"},
+                   https=(None, 443), wss=(None, 443), ldaps=(None, 636), smtps=(None, 465), imaps=(None, 993),
+                   pop3s=(None, 995), ftps=(None, 990), submission=("smtp", 587), postgresql=("postgres", DEFAULT_PORTS["postgres"]))
 
 
 def _split_url(text):

@@ -41,3 +41,10 @@ def test_bad_specs_name_the_problem(spec, fragment):
 def test_urls_set_port_and_starttls_from_the_scheme(url, host, port, starttls, sni):
     target = parse_endpoint(url)
     assert (target["host"], target["port"], target["starttls"], target["sni"]) == (host, port, starttls, sni)
+
+
+def test_every_starttls_protocol_has_a_dialogue_and_a_port():
+    from ansible_collections.sre.toolkit.plugins.module_utils import _tls
+    from ansible_collections.sre.toolkit.plugins.module_utils._certs.targets import DEFAULT_PORTS, STARTTLS_PROTOCOLS
+
+    assert set(STARTTLS_PROTOCOLS) == set(_tls.STARTTLS) and set(STARTTLS_PROTOCOLS) < set(DEFAULT_PORTS)
