@@ -74,10 +74,11 @@ def namespaced_path(path, namespace):
     return "%s/namespaces/%s/%s" % (head, namespace, resource)
 
 
-def sources_for(scan):
-    """Sources whose checks are wanted, with per-namespace paths when namespaces are included."""
+def sources_for(scan, sources=None):
+    """Sources whose checks are wanted, with per-namespace paths when namespaces are included.
+    sources: a list shaped like SOURCES (default SOURCES; objects.SOURCES for the cluster-object checks)."""
     out = []
-    for name, path, namespaced, fields, params, method, args, checks in SOURCES:
+    for name, path, namespaced, fields, params, method, args, checks in SOURCES if sources is None else sources:
         wanted = [c for c in checks if scan.wants(c)]
         if not wanted:
             continue

@@ -10,7 +10,7 @@ __metaclass__ = type
 
 import datetime
 
-from . import apiserver, audit, nodes, pods, scoring, versions, workloads
+from . import apiserver, audit, nodes, objects, pods, scoring, versions, workloads
 from .events import EventGroups
 from .._k8s_labels import label_selector_matches
 from .model import (DEFAULT_THRESHOLDS, GROUPS, OVERRIDE_VALUES, SEVERITIES, SEVERITY_RANK, STATUS_FORBIDDEN,
@@ -47,6 +47,7 @@ CHECKS = {
     "audit.pdb_coverage": ("audit", "replicated workloads without a PodDisruptionBudget"),
     "audit.deprecated_apis": ("audit", "deprecated APIs requested, from apiserver_requested_deprecated_apis"),
 }
+CHECKS.update(objects.CHECKS)  # webhooks, namespaces, CSRs, claims, HPAs, Services (objects.py)
 
 POD_CHECK = {
     "pod.unschedulable": "pods.scheduling", "pod.scheduling_gated": "pods.scheduling", "pod.pending": "pods.scheduling",
@@ -99,7 +100,7 @@ def normalise_config(config):
     }
 
 
-class HealthScan:
+class HealthScan(objects.ObjectChecks):
     """Feed API objects with add_*(); call result() once at the end."""
 
     def __init__(self, config=None, now=None):
@@ -138,6 +139,7 @@ class HealthScan:
         self.bindings = []
         self.events = EventGroups(self.now, self.t["event_window_minutes"], self.t["event_min_count"])
         self.stats = {}
+        self._init_objects()
 
     # ---- scope and bookkeeping -----------------------------------------------------------
 
@@ -400,6 +402,7 @@ class HealthScan:
             return
         self.ran("events.warnings", 1 if event.get("type") == "Warning" else 0)
         self.events.add(event)
+        self.note_claim_event(event)
 
     # ---- audit ---------------------------------------------------------------------------
 
@@ -512,6 +515,7 @@ class HealthScan:
         self._finish_rbac()
         self._finish_network_policies()
         self._finish_pdb_coverage()
+        self.finish_objects()
         if self.wants("events.warnings"):
             self.emit("events.warnings", self.events.findings())
         record = self.checks["controlplane.apiserver_leases"]
