@@ -100,8 +100,19 @@ options:
     description:
       - Manifest files or folders (YAML or JSON, searched recursively) to audit instead of a cluster. No connection
         is made; checks that need a live cluster are V(skipped).
+      - A file that cannot be read, a document that cannot be parsed (an unrendered template, for example) and an
+        object whose fields do not have the types the API expects each give one entry in RV(errors) naming the file,
+        the document number and the fix; every other document is still audited. RV(summary.complete) is then false,
+        and a O(fail_on) gate fails, since what was not read cannot be judged.
     type: list
     elements: path
+  target_version:
+    description:
+      - The Kubernetes version the O(src) manifests are meant for, for example V(1.34) or V(v1.34.2). Rules that
+        depend on the version use it; today C(rbac.exec) for C(get) on C(pods/exec) or C(pods/attach), which grants
+        exec before 1.35 (the WebSocket upgrade is a GET). Unset, such grants are judged as before 1.35.
+      - A live scan always judges by the API server's own version.
+    type: str
   read_metrics:
     description:
       - Read the API server's C(/metrics) for C(apiserver_requested_deprecated_apis). Needs C(get) on the
@@ -264,6 +275,18 @@ findings:
             message: "container api is in CrashLoopBackOff: last exit 1 (Error), 9 restarts",
             evidence: {container: api, last_reason: Error, last_exit_code: 1, restarts: 9, owner: ReplicaSet/api-7c9d},
             fix: "Read the previous logs (kubectl logs --previous) and fix the crash; the evidence holds the last exit."}]
+errors:
+  description:
+    - With O(src), one entry per file, document or List item that could not be audited, sorted by file and document.
+    - Keys C(file), C(document) (number in the file, from 1; null for a file that cannot be read), C(item) (index in
+      a List, or null), C(kind), C(name), C(message) and C(fix).
+  returned: when O(src) is set
+  type: list
+  elements: dict
+  sample: [{file: deploy/web.yaml, document: 2, item: null, kind: Deployment, name: web,
+            message: "deploy/web.yaml document 2: Deployment web not audited: spec.replicas: expected an integer >= 0,
+              got '{{ .Values.replicas }}' (an unrendered template)",
+            fix: "Render the templates first (helm template, kustomize build) and audit the rendered output."}]
 inventory:
   description: Server version, control-plane visibility, nodes (counts by role and version, first items), pods per
     phase, workloads per kind, add-ons.
@@ -313,13 +336,15 @@ def argument_spec():
         fail_on={"type": "str", "choices": ["none", "info", "warning", "critical"], "default": "none"},
         min_score={"type": "float", "default": 0},
         src={"type": "list", "elements": "path"},
+        target_version={"type": "str"},
         read_metrics={"type": "bool", "default": True},
     )
 
 
 def scan_config(params):
-    return {key: params[key] for key in ("groups", "checks", "namespaces", "exclude_namespaces", "audit_system_namespaces",
-                                         "severity_overrides", "thresholds")}
+    keys = ("groups", "checks", "namespaces", "exclude_namespaces", "audit_system_namespaces", "severity_overrides", "thresholds",
+            "target_version")
+    return {key: params.get(key) for key in keys}
 
 
 def gap_status(exc):
@@ -396,16 +421,7 @@ def run_live(params, scan):
 def run_manifests(params, config):
     if not YAML.available:
         raise ToolkitError("src needs the Python library PyYAML: pip install 'PyYAML>=6'", kind="dependency")
-    documents = []
-    for path in manifests.manifest_files(params["src"]):
-        try:
-            with open(path, "rb") as handle:
-                for doc in yaml.safe_load_all(handle):
-                    if doc is not None:
-                        documents.append((path, doc))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ToolkitError("src: cannot read %s: %s" % (path, exc), kind="invalid")
-    return manifests.scan_manifests(documents, config), {}
+    return manifests.audit_src(params["src"], yaml.safe_load, config), {}
 
 
 def main():
@@ -428,6 +444,10 @@ def main():
         fail_from_error(module, exc, changed=False)
     result.update(changed=False, api_calls=stats, duration_seconds=round(time.monotonic() - started, 3))
     reasons = scoring.gate(result["summary"], params["fail_on"], params["min_score"])
+    if result.get("errors"):
+        module.warn("src: %d file(s), document(s) or item(s) could not be audited; see errors" % len(result["errors"]))
+        if params["fail_on"] != "none":
+            reasons.append("%d manifest document(s) or item(s) could not be audited (see errors)" % len(result["errors"]))
     result["summary"]["gate"] = reasons
     gaps = result["summary"]["coverage_gaps"]
     if gaps:

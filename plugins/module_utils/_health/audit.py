@@ -8,8 +8,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import re
 
+from . import workloads
 from .model import dig, finding, meta
 
 DANGEROUS_CAPABILITIES = frozenset(("ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "SYS_MODULE", "DAC_READ_SEARCH", "BPF", "PERFMON", "SYS_RAWIO"))
@@ -51,7 +53,7 @@ def audit_pod_spec(kind, namespace, name, spec):
     hits = {}
 
     def hit(rule, container, detail=""):
-        hits.setdefault(rule, []).append(container.get("name", "") + ((" (" + detail + ")") if detail else ""))
+        hits.setdefault(rule, []).append(str(container.get("name") or "") + ((" (" + detail + ")") if detail else ""))
 
     for container in containers:
         res = container.get("resources") or {}
@@ -140,7 +142,19 @@ def _audit_findings(kind, namespace, name, hits, host):
 
 # ---- RBAC ------------------------------------------------------------------------------------
 
-def _rule_flags(rule, cluster_wide):
+# pods/exec and pods/attach through a WebSocket upgrade are a GET: before 1.35 (KEP-4006 and the
+# AuthorizePodWebsocketUpgradeCreatePermission gate, on by default from 1.35) `get` alone grants exec.
+EXEC_BY_GET_FIXED_IN = (1, 35)
+EXEC_RESOURCES = frozenset(("pods/exec", "pods/attach", "nodes/proxy", "serviceaccounts/token", "pods/*", "*"))
+EXEC_BY_GET_RESOURCES = frozenset(("pods/exec", "pods/attach", "pods/*", "*"))
+
+
+def exec_by_get(version):
+    """Whether `get` on pods/exec grants exec on this Kubernetes version (None: unknown, judged as before 1.35)."""
+    return version is None or tuple(version[:2]) < EXEC_BY_GET_FIXED_IN
+
+
+def _rule_flags(rule, cluster_wide, version=None):
     verbs = set(rule.get("verbs") or [])
     resources = set(rule.get("resources") or [])
     groups = set(rule.get("apiGroups") or [])
@@ -154,8 +168,10 @@ def _rule_flags(rule, cluster_wide):
     reads = verbs & {"get", "list", "watch", "*"}
     if reads and resources & {"secrets", "*"} and ("" in groups or "*" in groups):
         flags.add("secrets_cluster" if cluster_wide else "secrets")
-    if verbs & {"create", "*"} and resources & {"pods/exec", "pods/attach", "nodes/proxy", "serviceaccounts/token", "*"}:
+    if verbs & {"create", "*"} and resources & EXEC_RESOURCES:
         flags.add("exec")
+    elif "get" in verbs and resources & EXEC_BY_GET_RESOURCES and groups & {"", "*"} and exec_by_get(version):
+        flags.add("exec_get")
     return flags
 
 
@@ -170,6 +186,8 @@ RBAC_RULES = {
                 "Limit Secret reads with resourceNames where possible."),
     "exec": ("rbac.exec", "warning", "can exec/attach into pods, proxy to nodes or mint tokens",
              "Grant pods/exec, pods/attach, nodes/proxy and serviceaccounts/token only to break-glass roles."),
+    "exec_get": ("rbac.exec", "warning", "can exec/attach into pods with get alone (the WebSocket upgrade is a GET before 1.35)",
+                 "Remove get on pods/exec and pods/attach (and * resources) from this role, or upgrade to 1.35+ where exec needs create."),
 }
 
 
@@ -183,10 +201,12 @@ def subject_text(subject):
     return "%s:%s/%s" % (kind, ns, subject.get("name")) if ns else "%s:%s" % (kind, subject.get("name"))
 
 
-def judge_binding(binding, role, cluster_wide):
+def judge_binding(binding, role, cluster_wide, version=None):
     """Findings for one (Cluster)RoleBinding given the rules of the role it references.
 
-    Reported per binding with its subjects, so the fix names who holds the access.
+    Reported per binding with its subjects, so the fix names who holds the access. `version`
+    ((major, minor, patch), the cluster's or the src target's; None = unknown) decides whether
+    `get` on pods/exec grants exec.
     """
     kind = "ClusterRoleBinding" if cluster_wide else "RoleBinding"
     name = meta(binding).get("name")
@@ -215,11 +235,17 @@ def judge_binding(binding, role, cluster_wide):
         return out
     flags = set()
     for rule in role.get("rules") or []:
-        flags |= _rule_flags(rule, cluster_wide and role_ref.get("kind") == "ClusterRole")
+        flags |= _rule_flags(rule, cluster_wide and role_ref.get("kind") == "ClusterRole", version)
+    if "exec" in flags:
+        flags.discard("exec_get")
     for flag in sorted(flags):
         fid, severity, message, fix = RBAC_RULES[flag]
+        found_evidence = evidence
+        if flag == "exec_get":
+            judged = "%d.%d" % tuple(version[:2]) if version else ""
+            found_evidence = dict(evidence, exec_by_get=True, judged_for_version=judged or "unknown (judged as before 1.35)")
         out.append(finding(fid, severity, kind, name, "%s %s" % (evidence["role"], message) + " (subjects: %s)" % ", ".join(subject_names),
-                           fix, namespace=ns, evidence=evidence))
+                           fix, namespace=ns, evidence=found_evidence))
     return out
 
 
@@ -276,20 +302,102 @@ def workload_without_pdb(kind, namespace, name, replicas):
                    namespace=namespace, evidence={"replicas": replicas})
 
 
-def pdb_spec_blocks(pdb, replicas):
-    """Static check (manifests): a PDB that can never allow a disruption."""
-    spec = pdb.get("spec") or {}
-    max_unavailable, min_available = spec.get("maxUnavailable"), spec.get("minAvailable")
-    blocked = max_unavailable in (0, "0", "0%") or min_available == "100%" or \
-        (isinstance(min_available, int) and replicas is not None and min_available >= replicas)
-    if not blocked:
+def _int_value(value):
+    """An IntOrString that is a plain count (2 or "2"), else None."""
+    if isinstance(value, bool):
         return None
-    return finding("pdb.blocks_disruption", "warning", "PodDisruptionBudget", meta(pdb).get("name"),
-                   "PodDisruptionBudget can never allow a disruption (minAvailable=%s, maxUnavailable=%s, replicas=%s)"
-                   % (min_available, max_unavailable, replicas),
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _percent_value(value):
+    """An IntOrString percentage ("25%") as a number, else None."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            return float(value.strip()[:-1])
+        except ValueError:
+            return None
+    return None
+
+
+def _shown(value):
+    return value if value is None or isinstance(value, (int, float, str)) else str(value)
+
+
+def pdb_never_allows(spec):
+    """Why a PDB spec allows no voluntary disruption whatever it selects (maxUnavailable 0 or "0%",
+    minAvailable "100%"), else None."""
+    spec = spec if isinstance(spec, dict) else {}
+    max_unavailable, min_available = spec.get("maxUnavailable"), spec.get("minAvailable")
+    if _int_value(max_unavailable) == 0 or _percent_value(max_unavailable) == 0:
+        return "maxUnavailable is %s" % max_unavailable
+    percent = _percent_value(min_available)
+    if percent is not None and percent >= 100:
+        return "minAvailable is %s" % min_available
+    return None
+
+
+def pdb_blocks_replicas(spec, replicas):
+    """Why a PDB allows no disruption of `replicas` healthy pods (minAvailable >= replicas, rounded up
+    as the disruption controller does), else None."""
+    if not replicas:
+        return None
+    min_available = (spec or {}).get("minAvailable")
+    needed = _int_value(min_available)
+    percent = _percent_value(min_available)
+    if needed is None and percent is not None:
+        needed = int(math.ceil(percent * replicas / 100.0))
+    if needed is not None and needed >= replicas:
+        return "minAvailable %s of %d replica(s) leaves nothing to disrupt" % (min_available, replicas)
+    return None
+
+
+def _pdb_finding(pdb, message, evidence):
+    spec = pdb.get("spec") if isinstance(pdb.get("spec"), dict) else {}
+    evidence = dict(evidence, min_available=_shown(spec.get("minAvailable")), max_unavailable=_shown(spec.get("maxUnavailable")))
+    return finding("pdb.blocks_disruption", "warning", "PodDisruptionBudget", meta(pdb).get("name"), message,
                    "Node drains will hang: lower minAvailable / raise maxUnavailable, or add replicas.",
-                   namespace=meta(pdb).get("namespace"),
-                   evidence={"min_available": min_available, "max_unavailable": max_unavailable, "replicas": replicas})
+                   namespace=meta(pdb).get("namespace"), evidence=evidence)
+
+
+def pdb_spec_blocks(pdb, replicas):
+    """Static check (manifests): a PDB that can never allow a disruption, from its spec alone or
+    against the replicas of the workloads it selects (None when unknown)."""
+    spec = pdb.get("spec") or {}
+    why = pdb_never_allows(spec)
+    basis = "spec"
+    if why is None:
+        why, basis = pdb_blocks_replicas(spec, replicas), "replicas"
+    if why is None:
+        return None
+    return _pdb_finding(pdb, "PodDisruptionBudget can never allow a disruption: %s (replicas=%s)" % (why, replicas),
+                        {"replicas": replicas, "basis": basis})
+
+
+def judge_pdb(pdb, replicas=None):
+    """One verdict per PodDisruptionBudget, live or from a file.
+
+    The spec alone (maxUnavailable 0, minAvailable 100%) blocks whatever it selects, even nothing;
+    then the live status (expectedPods > 0 and disruptionsAllowed 0) when the controller has
+    observed it; else minAvailable against `replicas` (the selected workloads' replicas, or None).
+    """
+    status = pdb.get("status") if isinstance(pdb.get("status"), dict) else {}
+    why = pdb_never_allows(pdb.get("spec"))
+    if why:
+        evidence = {"basis": "spec", "replicas": replicas}
+        if "expectedPods" in status:
+            evidence.update(expected_pods=status.get("expectedPods"), current_healthy=status.get("currentHealthy", 0),
+                            desired_healthy=status.get("desiredHealthy", 0), disruptions_allowed=status.get("disruptionsAllowed", 0))
+        return _pdb_finding(pdb, "PodDisruptionBudget can never allow a disruption: %s, whatever pods it selects" % why, evidence)
+    if "disruptionsAllowed" in status and "expectedPods" in status:
+        found = workloads.judge_pdb_status(pdb)
+        if found is not None:
+            found["evidence"]["basis"] = "status"
+        return found
+    return pdb_spec_blocks(pdb, replicas)
 
 
 _METRIC_LINE = re.compile(r'^apiserver_requested_deprecated_apis\{([^}]*)\}\s+([0-9.eE+-]+)')

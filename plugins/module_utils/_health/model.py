@@ -43,6 +43,24 @@ DEFAULT_THRESHOLDS = {
     "max_findings_per_check": 50,
 }
 
+# Kinds the API server stores without a namespace: scope comes from the kind, never from a
+# metadata.namespace written into a manifest (the server drops it on these kinds).
+CLUSTER_SCOPED_KINDS = frozenset((
+    "APIService", "CertificateSigningRequest", "ClusterRole", "ClusterRoleBinding", "ClusterTrustBundle",
+    "ComponentStatus", "CSIDriver", "CSINode", "CustomResourceDefinition", "DeviceClass", "FlowSchema", "IngressClass",
+    "IPAddress", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding", "MutatingWebhookConfiguration", "Namespace",
+    "Node", "PersistentVolume", "PodSecurityPolicy", "PriorityClass", "PriorityLevelConfiguration", "ResourceSlice",
+    "RuntimeClass", "SelfSubjectAccessReview", "SelfSubjectReview", "SelfSubjectRulesReview", "ServiceCIDR",
+    "StorageClass", "StorageVersion", "StorageVersionMigration", "SubjectAccessReview", "TokenReview",
+    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ValidatingWebhookConfiguration",
+    "VolumeAttachment", "VolumeAttributesClass",
+))
+
+
+def is_cluster_scoped(kind):
+    return kind in CLUSTER_SCOPED_KINDS
+
+
 _RFC3339 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
 
 

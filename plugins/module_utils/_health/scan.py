@@ -56,6 +56,7 @@ POD_CHECK = {
 }
 CONTROL_PLANE_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "cloud-controller-manager")
 AUDITED_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "Pod")
+STATIC_REPLICA_KINDS = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController")
 
 
 def _utcnow():
@@ -85,6 +86,11 @@ def normalise_config(config):
     unknown_checks = sorted(set(config.get("checks") or []) - set(CHECKS))
     if unknown_checks:
         raise ConfigError("checks: unknown check id(s) %s; known ids are %s" % (", ".join(unknown_checks), ", ".join(sorted(CHECKS))))
+    target_version = config.get("target_version")
+    parsed_target = versions.parse_version(str(target_version)) if target_version not in (None, "") else None
+    if target_version not in (None, "") and parsed_target is None:
+        raise ConfigError("target_version: %r is not a Kubernetes version; give the version the manifests are meant for, "
+                          "e.g. 1.34 or v1.34.2" % (target_version,))
     overrides = dict(config.get("severity_overrides") or {})
     for fid, value in overrides.items():
         if value not in OVERRIDE_VALUES:
@@ -97,6 +103,7 @@ def normalise_config(config):
         "thresholds": thresholds,
         "audit_system_namespaces": bool(config.get("audit_system_namespaces", False)),
         "checks": set(config.get("checks") or []),
+        "target_version": parsed_target,
     }
 
 
@@ -515,6 +522,7 @@ class HealthScan(objects.ObjectChecks):
         self._finish_rbac()
         self._finish_network_policies()
         self._finish_pdb_coverage()
+        self._finish_static_pdbs()
         self.finish_objects()
         if self.wants("events.warnings"):
             self.emit("events.warnings", self.events.findings())
