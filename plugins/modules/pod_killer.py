@@ -391,9 +391,9 @@ victims:
 skipped_pods:
   description:
     - Every other pod that was read, with the first rule it failed, sorted by namespace and name.
-    - "Reasons: C(namespace_not_included), C(namespace_excluded), C(protected_namespace), C(namespace_opted_out),
-      C(label_selector_mismatch), C(field_selector_mismatch), C(name_mismatch), C(phase_mismatch), C(pod_opted_out),
-      C(no_owner), C(owner_kind_unsupported), C(owner_not_found), C(owner_kind_not_included), C(owner_kind_excluded),
+    - "Reasons, in the order they are checked (the first that applies is reported): C(namespace_not_included),
+      C(namespace_excluded), C(protected_namespace), C(namespace_opted_out), C(pod_opted_out), C(label_selector_mismatch),
+      C(field_selector_mismatch), C(name_mismatch), C(phase_mismatch), C(no_owner), C(owner_kind_unsupported), C(owner_not_found), C(owner_kind_not_included), C(owner_kind_excluded),
       C(terminating), C(not_running), C(not_ready), C(too_young), C(owner_not_ready), C(owner_cooldown),
       C(multiple_pdbs), C(pdb_not_observed), C(outside_window), C(max_per_owner), C(min_ready_replicas),
       C(pdb_budget), C(not_sampled), C(gone), C(pdb_refused), C(gate_failed)."

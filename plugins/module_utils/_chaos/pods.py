@@ -51,11 +51,11 @@ SKIP_REASONS = (
     ("namespace_excluded", "the namespace is in exclude_namespaces"),
     ("protected_namespace", "the namespace is protected (kube-system, kube-public, kube-node-lease, protected_namespaces)"),
     ("namespace_opted_out", "the namespace carries the opt-out annotation"),
+    ("pod_opted_out", "the pod carries the opt-out annotation"),
     ("label_selector_mismatch", "the pod's labels do not match label_selector"),
     ("field_selector_mismatch", "the pod's fields do not match field_selector"),
     ("name_mismatch", "the pod's name does not match name_regex"),
     ("phase_mismatch", "the pod's phase is not in phases"),
-    ("pod_opted_out", "the pod carries the opt-out annotation"),
     ("no_owner", "a bare pod: nothing would replace it"),
     ("owner_kind_unsupported", "the owner is not a Deployment, StatefulSet, DaemonSet, ReplicaSet or ReplicationController"),
     ("owner_not_found", "the owner was not found, so its ready replicas cannot be checked"),
@@ -334,6 +334,10 @@ def _targeting_reason(pod, namespaces, options):
     ns_annotations = _meta(namespaces.get(ns) or {}).get("annotations") or {}
     if _is_true(ns_annotations.get(options.opt_out_annotation, "")):
         return "namespace_opted_out", "%s=%s" % (options.opt_out_annotation, ns_annotations[options.opt_out_annotation])
+    # an explicit opt-out is reported as such even when a target filter would also leave the pod out
+    annotations = meta.get("annotations") or {}
+    if _is_true(annotations.get(options.opt_out_annotation, "")):
+        return "pod_opted_out", "%s=%s" % (options.opt_out_annotation, annotations[options.opt_out_annotation])
     if not options.label_selector.matches(meta.get("labels")):
         return "label_selector_mismatch", str(options.label_selector)
     if not options.field_selector.matches(pod):
@@ -343,9 +347,6 @@ def _targeting_reason(pod, namespaces, options):
     phase = _get(pod, "status.phase", "")
     if phase not in options.phases:
         return "phase_mismatch", phase or "no phase"
-    annotations = meta.get("annotations") or {}
-    if _is_true(annotations.get(options.opt_out_annotation, "")):
-        return "pod_opted_out", "%s=%s" % (options.opt_out_annotation, annotations[options.opt_out_annotation])
     return None, None
 
 
