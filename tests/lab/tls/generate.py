@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import dsa
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
-from tests.lab.tls.pki import DAY, Issued, KeyMaker, describe, hostname_match, iso, issue
+from tests.lab.tls.pki import DAY, Issued, KeyMaker, describe, extensions_parse, hostname_match, iso, issue, resign, truncate_extension
 
 LAB_DOMAIN = "lab.test"
 P12_PASSPHRASE = "lab-p12-passphrase"
@@ -28,6 +30,13 @@ SCALE_ENDPOINTS = 500
 FAR_DELAY = 0.05
 SCHEMA = 1
 GARBAGE_PEM = b"-----BEGIN CERTIFICATE-----\nTUlJQ-not-base64-at-all!!@@\nZm9vYmFy\n-----END CERTIFICATE-----\n"
+# sound armour and base64 around DER that is no certificate (a SEQUENCE holding one INTEGER)
+NOT_A_CERT_PEM = b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(bytes.fromhex("3003020105") * 8) + b"-----END CERTIFICATE-----\n"
+SAN_OID, POLICIES_OID = "2.5.29.17", "2.5.29.32"
+POLICIES = x509.CertificatePolicies([x509.PolicyInformation(x509.ObjectIdentifier("2.23.140.1.2.1"), None)])  # CA/B domain-validated
+# servers may load certificates signed with SHA-1 / MD5 / DSA only at OpenSSL security level 0
+LEGACY_CIPHERS = "DEFAULT:@SECLEVEL=0"
+IDN_DOMAIN = "example"
 
 
 def _write(path: Path, data: bytes | str, mode: int = 0o644) -> Path:
@@ -65,6 +74,25 @@ class Pki:
         self.client_expired = issue(k, "client_expired", "lab-old-client", issuer=self.client_ca,
                                     not_before=n - 400 * DAY, not_after=n - 35 * DAY, client=True)
 
+    def legacy_cas(self) -> tuple:
+        """Intermediates under the lab root that sign with legacy algorithms: an RSA one (SHA-1, MD5) and a DSA one."""
+        k, n = self.keys, self.now
+        rsa_ca = issue(k, "legacy_rsa_ca", "Lab Legacy RSA CA", key=k.rsa(2048), issuer=self.root,
+                       not_before=n - 200 * DAY, not_after=n + 900 * DAY, ca=True, path_length=0)
+        dsa_ca = issue(k, "legacy_dsa_ca", "Lab Legacy DSA CA", key=dsa.generate_private_key(2048), issuer=self.root,
+                       not_before=n - 200 * DAY, not_after=n + 900 * DAY, ca=True, path_length=0)
+        return rsa_ca, dsa_ca
+
+    def legacy_leaf(self, name: str, cn: str, issuer: Issued, algorithm: str, days: tuple = (-30, 90)) -> Issued:
+        """A leaf `issuer` signed with a legacy algorithm (pki.LEGACY_ALGORITHMS), which cryptography's builder refuses."""
+        made = self.leaf(name, cn, issuer=issuer, days=days)
+        return Issued(name, resign(made.cert, issuer.key, legacy=algorithm), made.key)
+
+    def broken_extension_leaf(self, name: str, cn: str, oid: str, days: tuple = (-30, 90)) -> Issued:
+        """A leaf under the lab intermediate whose extension `oid` (SAN or certificatePolicies) has truncated DER, signed properly."""
+        made = self.leaf(name, cn, days=days, extensions=[POLICIES] if oid == POLICIES_OID else [])
+        return Issued(name, resign(made.cert, self.inter.key, patch=truncate_extension(oid, made.cert)), made.key)
+
     def leaf(self, name: str, cn: str, *, days: tuple = (-30, 90), issuer: Issued | None = None, dns=None, ips=(), **kw) -> Issued:
         """A server certificate valid from now+days[0] to now+days[1] (issuer defaults to the lab intermediate)."""
         issuer = self.inter if issuer is None else issuer
@@ -86,6 +114,9 @@ class Endpoint:
     verify: str | None = "ok"
     verify_error_depth: int | None = None
     verify_path: list = field(default_factory=list)
+    sni_given: str | None = None  # the server name as a user writes it (a U-label); `sni` is what goes on the wire
+    weak_signatures: tuple = ()  # (depth, algorithm) of certificates signed with an algorithm cryptography refuses
+    extension_errors: tuple = ()  # OIDs of the leaf's extensions whose DER is broken
     starttls: str | None = None
     tls_versions: tuple = ("TLSv1.2", "TLSv1.3")
     requires_client_cert: bool = False
@@ -181,6 +212,8 @@ class LabPlan:
                           error_kind="tls_version", error_reason="legacy_only", tags=("legacy_tls", "failing"),
                           description="TLS 1.0 only: a default client fails (protocol_version); one allowing TLS 1.0 at SECLEVEL=0 reads the chain"))
         self._wildcard_ip_idn()
+        self._legacy_and_broken()
+        self._idn_u_labels()
         self._sni()
         self._mtls()
         self._starttls()
@@ -209,6 +242,44 @@ class LabPlan:
                  *(Endpoint(ident, "idn", [idn_leaf, p.inter], sni=a, hostname_unicode=u, tags=("idn",),
                             description=f"IDN {u} as the IDNA2008 A-label {a}")
                    for ident, a, u in zip(("idn", "idn_sharp_s"), a_labels, unicode_names)))
+
+    def _legacy_and_broken(self) -> None:
+        """Signatures cryptography refuses (SHA-1, MD5, DSA) and a truncated SAN: linked, judged, never `ok`."""
+        p, d = self.pki, LAB_DOMAIN
+        rsa_ca, dsa_ca = self.legacy_cas = p.legacy_cas()
+        cases = (("weak_sha1", rsa_ca, "sha1WithRSAEncryption", (-30, 90), None),
+                 ("weak_sha1_expired", rsa_ca, "sha1WithRSAEncryption", (-90, -3), "expired"),
+                 ("weak_md5", rsa_ca, "md5WithRSAEncryption", (-30, 120), None),
+                 ("weak_dsa", dsa_ca, "dsa_with_SHA1", (-30, 150), None))
+        for ident, ca, algorithm, days, date_verdict in cases:
+            server_name = f"{ident.replace('_', '-')}.{d}"
+            leaf = p.legacy_leaf(ident, server_name, ca, algorithm, days=days)
+            name = describe(leaf.cert)["signature_algorithm"]
+            self.add(Listener(ident, chain=[leaf, ca], ciphers=LEGACY_CIPHERS),
+                     Endpoint(ident, ident, [leaf, ca], sni=server_name,
+                              verify=date_verdict or "weak_signature_algorithm", verify_error_depth=0, weak_signatures=((0, name),),
+                              tags=("weak_signature",) + (("expired_leaf",) if date_verdict else ()),
+                              description=f"leaf signed with {name} by {ca.cert.subject.rfc4514_string()}"
+                                          + (": expired, and the dates still decide the verdict" if date_verdict else "")))
+        # OpenSSL refuses to serve a certificate whose SAN does not decode; it serves one with broken certificatePolicies,
+        # which cryptography refuses as it refuses a broken SAN: every extension of that certificate becomes unreadable
+        broken = p.broken_extension_leaf("bad_extension", f"bad-extension.{d}", POLICIES_OID, days=(-20, 100))
+        self.simple("bad_extension", broken, sni=f"bad-extension.{d}", verify="malformed_extension", verify_error_depth=0,
+                    extension_errors=(POLICIES_OID,), tags=("malformed_extension",),
+                    description="the leaf's certificatePolicies DER is truncated (re-signed by the lab intermediate): never ok, hostname not judged")
+        self.broken_san = p.broken_extension_leaf("file_bad_san", f"bad-san.{d}", SAN_OID, days=(-20, 100))
+
+    def _idn_u_labels(self) -> None:
+        """A server that answers only the A-label SNI with leaf + intermediate; other names get a lone default leaf."""
+        p = self.pki
+        default = p.leaf("idn_u_default", f"idn-default.{LAB_DOMAIN}", issuer=p.untrusted, days=(-10, 300))
+        unicode_names = [f"bücher.{IDN_DOMAIN}", f"straße.{IDN_DOMAIN}"]
+        a_labels = [_idna(n) for n in unicode_names]
+        leaf = p.leaf("idn_u_label", a_labels[0], dns=a_labels, days=(-10, 230))
+        self.add(Listener("idn_u_label", chain=[default], sni={a: [leaf, p.inter] for a in a_labels}),
+                 *(Endpoint(ident, "idn_u_label", [leaf, p.inter], sni=a, sni_given=u, hostname_unicode=u, tags=("idn", "idn_u_label"),
+                            description=f"SNI given as the U-label {u}: must go out as the A-label {a} (IDNA2008), which alone selects leaf + intermediate")
+                   for ident, a, u in zip(("idn_u_label", "idn_u_label_sharp_s"), a_labels, unicode_names)))
 
     def _sni(self) -> None:
         p, d = self.pki, LAB_DOMAIN
@@ -313,17 +384,20 @@ class LabPlan:
         chain = [describe(c.cert) for c in e.chain]
         path = [describe(c.cert) for c in self.path_of(e.chain)] if e.chain and e.verify == "ok" else []
         leaf = e.chain[0].cert if e.chain else None
+        judged = leaf is not None and extensions_parse(leaf)  # extensions that do not parse: the hostname cannot be judged
         versions = list(e.tls_versions)
         return {
-            "id": e.id, "host": host, "port": port, "sni": e.sni, "starttls": e.starttls,
+            "id": e.id, "host": host, "port": port, "sni": e.sni, "sni_given": e.sni_given or e.sni, "starttls": e.starttls,
+            "weak_signatures": [{"depth": depth, "algorithm": name} for depth, name in e.weak_signatures],
+            "extension_errors": list(e.extension_errors),
             "chain": chain, "chain_readable": bool(chain),
             "verify": e.verify, "verify_error_depth": e.verify_error_depth,
             "verify_path": [c["sha256"] for c in path],
             "earliest_not_after": min((c["not_after"] for c in chain), default=None),
             "earliest_not_after_path": min((c["not_after"] for c in path), default=None),
             "hostname": hostname, "hostname_unicode": e.hostname_unicode or hostname,
-            "hostname_match": hostname_match(leaf, hostname) if leaf else None,
-            "hostname_match_cn_fallback": hostname_match(leaf, hostname, cn_fallback=True) if leaf else None,
+            "hostname_match": hostname_match(leaf, hostname) if judged else None,
+            "hostname_match_cn_fallback": hostname_match(leaf, hostname, cn_fallback=True) if judged else None,
             "tls_version": versions[-1] if versions else None, "tls_versions": versions,
             "requires_client_cert": e.requires_client_cert,
             "error_kind": e.error_kind, "error_reason": e.error_reason,
@@ -388,6 +462,7 @@ class FileSet:
         self.add("empty.pem", b"", [], "pem", error="no_certificate_found", tags=("broken",), description="zero bytes")
         self.add("garbage.der", b"\x30\x82\x01\x00" + bytes(range(64)), [], "der", error="decode_failed", tags=("broken", "der"),
                  description="DER SEQUENCE header followed by junk")
+        self._legacy_and_broken(leaf, expired)
         link = self.dir / "broken-link.pem"
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to("does-not-exist.pem")
@@ -399,6 +474,25 @@ class FileSet:
         return {"schema": SCHEMA, "files_dir": str(self.dir), "generated_at": iso(now),
                 "files": sorted(self.rows, key=lambda r: r["path"]), "globs": globs,
                 "note": "no permission_denied case: the lab runs as root, which reads mode-000 files"}
+
+    def _legacy_and_broken(self, leaf: Issued, expired: Issued) -> None:
+        """Weak signatures, a truncated SAN, PEM faults: `verify`, `extension_errors` and `errors` (reasons in file order) say what to expect."""
+        p, plan = self.plan.pki, self.plan
+        rsa_ca, _dsa_ca = plan.legacy_cas
+        sha1 = p.legacy_leaf("file_weak_sha1", f"file-sha1.{LAB_DOMAIN}", rsa_ca, "sha1WithRSAEncryption", days=(-30, 200))
+        self.add("weak-sha1.pem", sha1.pem + rsa_ca.pem, [sha1, rsa_ca], "pem", verify="weak_signature_algorithm", tags=("weak_signature",),
+                 weak_signatures=[{"depth": 0, "algorithm": "sha1WithRSAEncryption"}],
+                 description="leaf signed with SHA-1 RSA by a lab intermediate: linked to it, verdict weak_signature_algorithm")
+        self.add("bad-san.pem", plan.broken_san.pem + p.inter.pem, [plan.broken_san, p.inter], "pem", verify="malformed_extension",
+                 extension_errors=[SAN_OID], tags=("malformed_extension",),
+                 description="leaf whose subjectAltName DER is truncated: dates reported, never ok")
+        half = b"".join(leaf.pem.splitlines(keepends=True)[:6])  # BEGIN line and a few base64 lines, no END
+        self.add("pem-unterminated.pem", expired.pem + half + leaf.pem, [expired, leaf], "pem", error="pem_unterminated",
+                 errors=["pem_unterminated"], tags=("broken", "bundle"),
+                 description="a BEGIN without END between two good certificates: its own error, both good ones reported")
+        self.add("pem-der-invalid.pem", leaf.pem + NOT_A_CERT_PEM + GARBAGE_PEM, [leaf], "pem", error="decode_failed",
+                 errors=["decode_failed", "bad_pem"], tags=("broken", "bundle"),
+                 description="a block whose base64 is fine but whose DER is no certificate (decode_failed), then broken armour (bad_pem)")
 
     def _pkcs7(self, leaf: Issued) -> None:
         """A .p7b bundle, DER and PEM-armoured. PKCS#7 holds a SET: the truth lists the certificates

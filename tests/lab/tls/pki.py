@@ -10,13 +10,18 @@ import datetime as dt
 import functools
 import hashlib
 import ipaddress
+import warnings
 from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, padding, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
+
+# the lab signs and describes DSA certificates on purpose (legacy signatures): no warning per use
+warnings.filterwarnings("ignore", message=".*DSA.*", category=CryptographyDeprecationWarning)
 
 ORG = "sre-toolkit lab"
 DAY = dt.timedelta(days=1)
@@ -79,7 +84,7 @@ def _name(cn: str) -> x509.Name:
 
 def issue(keys: KeyMaker, name: str, cn: str, *, key=None, issuer: Issued | None = None, not_before: dt.datetime,
           not_after: dt.datetime, dns=(), ips=(), ca: bool = False, path_length: int | None = None,
-          client: bool = False, subject_name: x509.Name | None = None, san: bool = True) -> Issued:
+          client: bool = False, subject_name: x509.Name | None = None, san: bool = True, extensions=()) -> Issued:
     """Issue one certificate; `issuer=None` makes it self-signed."""
     key = key if key is not None else keys.ec(name)
     subject = subject_name or _name(cn)
@@ -108,8 +113,87 @@ def issue(keys: KeyMaker, name: str, cn: str, *, key=None, issuer: Issued | None
         names = [x509.DNSName(d) for d in dns] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
         if san and names:
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    for extension in extensions:
+        builder = builder.add_extension(extension, critical=False)
     algorithm = None if isinstance(signer_key, ed25519.Ed25519PrivateKey) else hashes.SHA384() if isinstance(signer_key, ec.EllipticCurvePrivateKey) and signer_key.curve.key_size > 256 else hashes.SHA256()
     return Issued(name, builder.sign(signer_key, algorithm), key)
+
+
+# ---------------------------------------------------------------- raw DER: weak signatures, broken extensions
+
+# signature AlgorithmIdentifiers cryptography's builder refuses to sign with: (DER, hash)
+LEGACY_ALGORITHMS = {
+    "sha1WithRSAEncryption": (bytes.fromhex("300d06092a864886f70d0101050500"), hashes.SHA1),
+    "md5WithRSAEncryption": (bytes.fromhex("300d06092a864886f70d0101040500"), hashes.MD5),
+    "dsa_with_SHA1": (bytes.fromhex("300906072a8648ce380403"), hashes.SHA1),
+    # MD2 cannot be computed here: the signature bytes are SHA-1's, so no verifier can check them (names and key ids only)
+    "md2WithRSAEncryption": (bytes.fromhex("300d06092a864886f70d0101020500"), hashes.SHA1),
+}
+
+
+def der_tlv(tag: int, value: bytes) -> bytes:
+    size = len(value)
+    length = bytes([size]) if size < 0x80 else bytes([0x80 | ((size.bit_length() + 7) // 8)]) + size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag]) + length + value
+
+
+def der_split(data: bytes) -> list:
+    """[(tag, value)] of the DER elements in `data` (long-form lengths allowed, for BER test inputs too)."""
+    items, at = [], 0
+    while at < len(data):
+        tag, first = data[at], data[at + 1]
+        at += 2
+        if first & 0x80:
+            count = first & 0x7F
+            size = int.from_bytes(data[at:at + count], "big")
+            at += count
+        else:
+            size = first
+        items.append((tag, data[at:at + size]))
+        at += size
+    return items
+
+
+def _sign_raw(key, tbs: bytes, algorithm) -> bytes:
+    if isinstance(key, rsa.RSAPrivateKey):
+        return key.sign(tbs, padding.PKCS1v15(), algorithm)
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key.sign(tbs, ec.ECDSA(algorithm))
+    return key.sign(tbs, algorithm)  # DSA
+
+
+def resign(cert: x509.Certificate, signer_key, *, legacy: str | None = None, patch=None) -> x509.Certificate:
+    """`cert` signed again by `signer_key` over a raw TBSCertificate: with a legacy algorithm
+    (LEGACY_ALGORITHMS) and/or after `patch(tbs_fields)` edits the TBS fields [(tag, value)]."""
+    ((_tag, body),) = der_split(cert.public_bytes(serialization.Encoding.DER))
+    (_t, tbs), (_a, algorithm), _signature = der_split(body)
+    fields = der_split(tbs)
+    algorithm_der, hash_type = LEGACY_ALGORITHMS[legacy] if legacy else (der_tlv(0x30, algorithm), type(cert.signature_hash_algorithm))
+    fields[2] = der_split(algorithm_der)[0]  # the TBS repeats the signature algorithm
+    if patch:
+        fields = patch(fields)
+    new_tbs = der_tlv(0x30, b"".join(der_tlv(tag, value) for tag, value in fields))
+    signature = _sign_raw(signer_key, new_tbs, hash_type())
+    return x509.load_der_x509_certificate(der_tlv(0x30, new_tbs + algorithm_der + der_tlv(0x03, b"\x00" + signature)))
+
+
+def truncate_extension(oid: str, cert: x509.Certificate):
+    """A `patch` for resign(): the value of extension `oid` claims 3 bytes more than it holds (truncated DER)."""
+    value = cert.extensions.get_extension_for_oid(x509.ObjectIdentifier(oid)).value.public_bytes()
+    assert value[1] < 0x7D, "short-form length expected"
+    broken = bytes([value[0], value[1] + 3]) + value[2:]
+
+    def patch(fields):
+        return [(tag, data.replace(value, broken, 1) if tag == 0xA3 else data) for tag, data in fields]
+    return patch
+
+
+def extensions_parse(cert: x509.Certificate) -> bool:
+    try:
+        cert.extensions  # pylint: disable=pointless-statement
+        return True
+    except ValueError:
+        return False
 
 
 # ---------------------------------------------------------------- description (ground truth)
@@ -126,7 +210,7 @@ def _cn(name: x509.Name) -> str | None:
 def sans_of(cert: x509.Certificate) -> dict:
     try:
         ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
+    except (x509.ExtensionNotFound, ValueError):  # ValueError: a malformed extension; the name cannot be read
         return {"dns": [], "ip": []}
     return {"dns": list(ext.get_values_for_type(x509.DNSName)), "ip": [str(i) for i in ext.get_values_for_type(x509.IPAddress)]}
 
@@ -139,6 +223,8 @@ def _key_info(cert: x509.Certificate) -> dict:
         return {"key_type": "EC", "key_size": key.curve.key_size, "key_curve": key.curve.name}
     if isinstance(key, ed25519.Ed25519PublicKey):
         return {"key_type": "Ed25519", "key_size": 256, "key_curve": None}
+    if isinstance(key, dsa.DSAPublicKey):
+        return {"key_type": "DSA", "key_size": key.key_size, "key_curve": None}
     return {"key_type": type(key).__name__, "key_size": None, "key_curve": None}
 
 
@@ -149,6 +235,8 @@ def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
             key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), cert.signature_hash_algorithm)
         elif isinstance(key, ec.EllipticCurvePublicKey):
             key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
+        elif isinstance(key, dsa.DSAPublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, cert.signature_hash_algorithm)
         elif isinstance(key, ed25519.Ed25519PublicKey):
             key.verify(cert.signature, cert.tbs_certificate_bytes)
         else:
@@ -166,7 +254,7 @@ def describe(cert: x509.Certificate) -> dict:
     not mutate the result."""
     try:
         is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
+    except (x509.ExtensionNotFound, ValueError):  # ValueError: an extension does not parse, none can be read
         is_ca = False
     not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
     return {
