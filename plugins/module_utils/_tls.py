@@ -633,7 +633,12 @@ def probe_address(target, probe):
     started = time.monotonic()
     deadline = started + probe.deadline
     result = dict(target, chain=[], tls_version=None, client_cert_requested=False, requires_client_cert=False, client_cert_accepted=None,
-                  error_kind=None, error_reason=None, error=None, attempts=0, method="raw")
+                  error_kind=None, error_reason=None, error=None, attempts=0, method="raw", fallback_reason=None)
+    server_name = target.get("sni")
+    if server_name and not server_name.isascii():  # SNI is ASCII (RFC 6066): the caller converts U-labels (targets.py)
+        result.update(error_kind="invalid", error_reason="sni_not_ascii", method=None, elapsed=0.0,
+                      error="server name %r is not ASCII: give its A-label (xn--...), as SNI carries A-labels only" % server_name)
+        return result
     for attempt in range(probe.retries + 1):
         result["attempts"] = attempt + 1
         try:
@@ -660,7 +665,8 @@ def probe_address(target, probe):
 
 
 def _leaf_fallback(result, target, probe, deadline):
-    """Our reader met something it cannot parse: let ssl fetch at least the leaf."""
+    """Our reader met something it cannot parse: let ssl fetch at least the leaf (method and fallback_reason say so)."""
+    result["fallback_reason"] = result["error"]
     try:
         version, leaf = _ssl_handshake(target, probe, deadline, with_client_cert=False)
         result.update(chain=[leaf] if leaf else [], tls_version=version, method="ssl_leaf_only",
@@ -715,7 +721,8 @@ def scan(targets, probe, workers=32, per_host=8, all_addresses=False, transform=
         except (socket.gaierror, UnicodeError, OSError) as exc:
             kind, reason, message = _classify(exc if isinstance(exc, socket.gaierror) else socket.gaierror(str(exc)))
             return [dict(target, address=None, chain=[], tls_version=None, error_kind=kind, error_reason=reason, error=message,
-                         attempts=1, client_cert_requested=False, requires_client_cert=False, method=None, elapsed=0.0)]
+                         attempts=1, client_cert_requested=False, requires_client_cert=False, method=None, fallback_reason=None,
+                         elapsed=0.0)]
 
     def run(target):
         if target.get("error_kind"):

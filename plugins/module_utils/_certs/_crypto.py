@@ -4,21 +4,21 @@
 
 from __future__ import annotations
 
-__all__ = ("x509", "InvalidSignature", "hashes", "serialization", "dsa", "ec", "ed448", "ed25519", "rsa", "pkcs12", "pkcs7",
-           "ExtensionOID", "NameOID", "verification", "HAS_CRYPTOGRAPHY", "CRYPTOGRAPHY_ERROR")
+__all__ = ("x509", "InvalidSignature", "UnsupportedAlgorithm", "hashes", "serialization", "dsa", "ec", "ed448", "ed25519", "padding",
+           "rsa", "pkcs12", "pkcs7", "ExtensionOID", "NameOID", "verification", "HAS_CRYPTOGRAPHY", "CRYPTOGRAPHY_ERROR")
 
 try:
     from cryptography import x509
-    from cryptography.exceptions import InvalidSignature
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
     from cryptography.hazmat.primitives.serialization import pkcs12, pkcs7
     from cryptography.x509.oid import ExtensionOID, NameOID
     HAS_CRYPTOGRAPHY = True
     CRYPTOGRAPHY_ERROR = None
 except ImportError as exc:  # the module reports this with missing_required_lib
-    x509 = InvalidSignature = hashes = serialization = pkcs12 = pkcs7 = None
-    dsa = ec = ed448 = ed25519 = rsa = ExtensionOID = NameOID = None
+    x509 = InvalidSignature = UnsupportedAlgorithm = hashes = serialization = pkcs12 = pkcs7 = None
+    dsa = ec = ed448 = ed25519 = padding = rsa = ExtensionOID = NameOID = None
     HAS_CRYPTOGRAPHY = False
     CRYPTOGRAPHY_ERROR = exc
 

@@ -6,8 +6,11 @@ Verification runs after the fetch and never decides whether dates are reported. 
 servers, cryptography's webpki verifier (x509.verification) is the judge when available; our
 own path builder always runs too, because it names the precise reason (which certificate
 expired, which issuer is missing) and tells which sent certificates the path does not use
-(a stale cross-signed root, an extra intermediate). When the webpki policy rejects a chain
-that is otherwise sound (SHA-1, small RSA key, no SAN), the reason is `policy`.
+(a stale cross-signed root, an extra intermediate). A certificate signed with an algorithm
+cryptography refuses (SHA-1, MD5) or the web PKI no longer accepts (DSA) is still linked to its
+issuer (facts.issuer_link) and the path gets `weak_signature_algorithm`, after its dates are judged;
+a certificate whose extensions do not parse gets `malformed_extension`. When the webpki policy
+rejects a chain that is otherwise sound (small RSA key, client-only EKU), the reason is `policy`.
 """
 
 from __future__ import annotations
@@ -16,14 +19,17 @@ import datetime
 import threading
 
 from ._crypto import ExtensionOID, serialization, verification, x509
-from .facts import fingerprint, is_self_signed, iso, not_after, not_before, signed_by
+from .facts import extension_errors, fingerprint, is_self_signed, issuer_link, iso, not_after, not_before, signature_algorithm, signed_by
+from .facts import weak_signature
 
 MAX_DEPTH = 8
 MAX_PATHS = 64
 
 # stable reason ids, worst first when several apply to one path
 # (the lab's and OpenSSL's vocabulary; `policy` = sound chain the webpki policy rejects)
-REASONS = ("ok", "unknown_ca", "self_signed", "expired", "not_yet_valid", "policy", "no_certificate", "unparsable")
+# `incomplete_chain`: only the leaf could be fetched (a fallback probe) and its issuer is not a trust anchor
+REASONS = ("ok", "unknown_ca", "self_signed", "expired", "not_yet_valid", "malformed_extension", "weak_signature_algorithm", "policy",
+           "incomplete_chain", "no_certificate", "unparsable")
 
 
 def _valid_at(cert, at):
@@ -104,13 +110,45 @@ def _path_problems(path, end, at):
             "self-signed certificate" if top_depth == 0 else "root", top.subject.rfc4514_string())))
     for depth in range(top_depth, -1, -1):
         cert = path[depth]
-        role = "leaf" if depth == 0 else "certificate at depth %d" % depth
+        role = _role(depth)
         if not_after(cert) < at:
             problems.append(("expired", depth, "%s %s expired at %s" % (role, cert.subject.rfc4514_string(), iso(not_after(cert)))))
         elif not_before(cert) > at:
             problems.append(("not_yet_valid", depth, "%s %s is valid only from %s" % (
                 role, cert.subject.rfc4514_string(), iso(not_before(cert)))))
+    for depth, cert in enumerate(path):
+        for fault in extension_errors(cert):
+            problems.append(("malformed_extension", depth, "%s %s: extension %s (%s) does not parse: %s" % (
+                _role(depth), cert.subject.rfc4514_string(), fault["name"], fault["oid"] or "unknown OID", fault["error"])))
+    for weak in weak_signatures(path, end):
+        problems.append(("weak_signature_algorithm", weak["depth"], "%s %s is signed with %s, %s" % (
+            _role(weak["depth"]), weak["subject"], weak["algorithm"], LINK_TEXT.get(weak["link"], "whose issuer is missing"))))
     return problems
+
+
+LINK_TEXT = {"signature": "an algorithm the web PKI no longer accepts (signature verified)",
+             "legacy_signature": "which cryptography refuses to verify (signature verified with that legacy hash)",
+             "key_identifier": "which cannot be verified here (linked to its issuer by name and key identifier only)",
+             "name": "which cannot be verified here (linked to its issuer by name only: no key identifiers)"}
+
+
+def _role(depth):
+    return "leaf" if depth == 0 else "certificate at depth %d" % depth
+
+
+def weak_signatures(path, end="anchored"):
+    """[{depth, sha256, subject, algorithm, link}] for certs of `path` signed with a weak algorithm or linked without
+    a signature check; link is how the next cert of the path is tied to it (None when there is none).
+
+    The top of a path that ends at a trust anchor or a self-signed root is not judged: nobody relies on a root's own signature.
+    """
+    found = []
+    for depth, cert in enumerate(path if end == "unknown_issuer" else path[:-1]):
+        link = issuer_link(cert, path[depth + 1]) if depth + 1 < len(path) else None
+        if weak_signature(cert) or link not in (None, "signature"):
+            found.append({"depth": depth, "sha256": fingerprint(cert), "subject": cert.subject.rfc4514_string(),
+                          "algorithm": signature_algorithm(cert), "link": link})
+    return found
 
 
 def build_path(leaf, intermediates, anchors, at):
@@ -240,7 +278,7 @@ def verify_chain(certs, anchors, at, purpose="server"):
     if at.tzinfo is None:
         at = at.replace(tzinfo=datetime.timezone.utc)
     result = {"verify": None, "verified": False, "verify_error_depth": None, "detail": None, "verify_path": [],
-              "path_candidate": [], "unused": [], "validation_time": iso(at), "method": "builtin"}
+              "path_candidate": [], "unused": [], "validation_time": iso(at), "method": "builtin", "weak_signatures": []}
     if not certs:
         result.update(verify="no_certificate", detail="no certificate to verify")
         return result
@@ -253,7 +291,8 @@ def verify_chain(certs, anchors, at, purpose="server"):
         path = chain
         result.update(verify="ok", verified=True)
     else:  # our own path building names the reason (and judges what webpki cannot be asked about)
-        path, _end, problems = build_path(leaf, intermediates, anchor_set, at)
+        path, end, problems = build_path(leaf, intermediates, anchor_set, at)
+        result["weak_signatures"] = weak_signatures(path, end)
         if problems:
             result.update(verify=problems[0][0], verify_error_depth=problems[0][1], detail=problems[0][2])
         elif error is not None:

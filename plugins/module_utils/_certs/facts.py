@@ -8,10 +8,22 @@ import datetime
 import functools
 import math
 
-from ._crypto import InvalidSignature, dsa, ec, ed448, ed25519, hashes, rsa, serialization, x509, ExtensionOID
+from ._crypto import InvalidSignature, UnsupportedAlgorithm, dsa, ec, ed448, ed25519, hashes, padding, rsa, serialization, x509, ExtensionOID
+from .raw import extension_faults
 
 UTC = datetime.timezone.utc
 SECONDS_PER_DAY = 86400
+# signature algorithms cryptography refuses to verify (MD2/MD4/MD5, SHA-1) or that the web PKI no
+# longer accepts (DSA with any hash): a certificate signed so is linked to its issuer, then judged
+WEAK_SIGNATURE_OIDS = frozenset((
+    "1.2.840.113549.1.1.2", "1.2.840.113549.1.1.3", "1.2.840.113549.1.1.4", "1.2.840.113549.1.1.5",  # md2/md4/md5/sha1 WithRSA
+    "1.3.14.3.2.29", "1.3.14.3.2.27",  # OIW sha1WithRSASignature, dsaWithSHA1
+    "1.2.840.10040.4.3", "2.16.840.1.101.3.4.3.1", "2.16.840.1.101.3.4.3.2", "2.16.840.1.101.3.4.3.3", "2.16.840.1.101.3.4.3.4",  # DSA
+    "1.2.840.10045.4.1",  # ecdsa-with-SHA1
+))
+# how a certificate is tied to its issuer: its signature verified by cryptography's X.509 API, verified
+# with the primitive and the legacy hash that API refuses, or (hash unusable) by names and key identifiers only
+LINKS = ("signature", "legacy_signature", "key_identifier", "name")
 
 
 def not_before(cert):
@@ -72,8 +84,34 @@ def signature_algorithm(cert):
     return getattr(oid, "_name", None) or oid.dotted_string
 
 
+@functools.lru_cache(maxsize=4096)
+def _extension_errors(cert):
+    try:
+        cert.extensions  # pylint: disable=pointless-statement
+        return ()
+    except ValueError as exc:
+        message = str(exc)
+    faults = extension_faults(cert.public_bytes(serialization.Encoding.DER))
+    if not faults:  # well-formed DER that cryptography still refuses: its message names the field
+        location = message.rsplit("location: [", 1)[-1].split("]", 1)[0].strip('"') if "location: [" in message else "extensions"
+        faults = [{"oid": None, "name": location, "critical": None, "error": message}]
+    else:
+        for fault in faults:
+            fault["error"] = "%s (cryptography: %s)" % (fault["error"], message)
+    return tuple(tuple(sorted(fault.items())) for fault in faults)
+
+
+def extension_errors(cert):
+    """[{"oid", "name", "critical", "error"}] of the extensions that do not parse (cryptography then refuses all of them)."""
+    return [dict(fault) for fault in _extension_errors(cert)]
+
+
+def weak_signature(cert):
+    return cert.signature_algorithm_oid.dotted_string in WEAK_SIGNATURE_OIDS
+
+
 def _extension(cert, oid):
-    """An extension's value, or None when absent or malformed (a bad extension never aborts)."""
+    """An extension's value, or None when absent or malformed (a bad extension never aborts; extension_errors names it)."""
     try:
         return cert.extensions.get_extension_for_oid(oid).value
     except x509.ExtensionNotFound:
@@ -101,20 +139,69 @@ def is_ca(cert):
     return bool(value is not None and value.ca)
 
 
-@functools.lru_cache(maxsize=8192)
-def signed_by(cert, issuer):
-    """Whether `issuer` names and signed `cert`; cached, as 500 leaves share one intermediate."""
-    if cert.issuer != issuer.subject:
+def _legacy_signature_valid(cert, key):
+    """True/False: the signature checked with the certificate's own hash, even SHA-1 or MD5; None when it cannot be checked."""
+    try:
+        algorithm = cert.signature_hash_algorithm
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), algorithm)
+        elif isinstance(key, dsa.DSAPublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, algorithm)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(algorithm))
+        else:
+            return None
+    except InvalidSignature:
         return False
+    except (UnsupportedAlgorithm, ValueError, TypeError):
+        return None
+    return True
+
+
+def _key_identifiers_match(cert, issuer):
+    """True/False when cert's AKI keyIdentifier and issuer's SKI can be compared, else None."""
+    aki = _extension(cert, ExtensionOID.AUTHORITY_KEY_IDENTIFIER)
+    if aki is None or aki.key_identifier is None:
+        return None
+    ski = _extension(issuer, ExtensionOID.SUBJECT_KEY_IDENTIFIER)
+    digest = ski.digest if ski is not None else x509.SubjectKeyIdentifier.from_public_key(issuer.public_key()).digest
+    return aki.key_identifier == digest
+
+
+@functools.lru_cache(maxsize=8192)
+def issuer_link(cert, issuer):
+    """How `issuer` is tied to `cert` (one of LINKS), or None; cached, as 500 leaves share one intermediate.
+
+    A signature cryptography's X.509 API refuses (SHA-1, MD5) is checked with the primitive and
+    its own hash; when even that is impossible the names and key identifiers decide, and a
+    signature that is checked and wrong never links.
+    """
+    if cert.issuer != issuer.subject:
+        return None
     try:
         cert.verify_directly_issued_by(issuer)
-        return True
-    except (InvalidSignature, ValueError, TypeError):
-        return False
+        return "signature"
+    except (InvalidSignature, TypeError):
+        return None
+    except (UnsupportedAlgorithm, ValueError):
+        pass  # an algorithm that API refuses to verify
+    try:
+        valid = _legacy_signature_valid(cert, issuer.public_key())
+    except (UnsupportedAlgorithm, ValueError):
+        valid = None
+    if valid is not None:
+        return "legacy_signature" if valid else None
+    ids = _key_identifiers_match(cert, issuer)
+    return None if ids is False else "key_identifier" if ids else "name"
+
+
+def signed_by(cert, issuer):
+    """Whether `issuer` names and issued `cert` (see issuer_link)."""
+    return issuer_link(cert, issuer) is not None
 
 
 def is_self_signed(cert):
-    return signed_by(cert, cert)
+    return issuer_link(cert, cert) in ("signature", "legacy_signature")
 
 
 def common_names(name):
@@ -146,6 +233,7 @@ def _static_facts(cert):
         "version": cert.version.value + 1,
         "is_ca": is_ca(cert),
         "self_signed": is_self_signed(cert),
+        "extension_errors": extension_errors(cert),
     }
     facts.update(key_facts(cert))
     return facts
@@ -159,6 +247,7 @@ def certificate_facts(cert, now):
     """
     facts = dict(_static_facts(cert))
     facts["sans"] = {kind: list(names) for kind, names in facts["sans"].items()}  # callers may edit their copy
+    facts["extension_errors"] = [dict(fault) for fault in facts["extension_errors"]]
     facts.update(days_left=days_left(cert, now), expired=not_after(cert) <= now, not_yet_valid=not_before(cert) > now)
     return facts
 

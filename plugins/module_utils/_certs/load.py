@@ -20,7 +20,7 @@ try:  # names kubeconfig entries ("clusters[lab].certificate-authority-data"); r
 except ImportError:
     yaml = None
 
-PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
+PEM_MARKER = re.compile(rb"-----(BEGIN|END) ([A-Z0-9 ]+)-----")
 KUBECONFIG_DATA = re.compile(
     rb"""(certificate-authority-data|client-certificate-data)["']?\s*:\s*["']?([A-Za-z0-9+/=\s]+?)["']?\s*(?:,|\n|\r|}|$)""")
 # DER of the OID pkcs7-data, present near the start of every PKCS#12 file.
@@ -32,17 +32,20 @@ CERT_PEM_LABELS = (b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE")
 
 
 class LoadError(Exception):
-    """An item that yields no certificate; `reason` is a stable id (enix exporter's names).
+    """An item that yields no certificate; `reason` is a stable id (enix exporter's names, plus pem_unterminated).
 
     `raw` holds (origin, facts from raw.read_raw) when cryptography refused a certificate whose
-    structure and dates could still be read.
+    structure and dates could still be read. `origin` names the part (pem[2], der, ...) when known;
+    `errors` lists every unreadable part when this one is raised for the whole content.
     """
 
-    def __init__(self, reason, msg, raw=None):
+    def __init__(self, reason, msg, raw=None, origin=None, errors=None):
         super().__init__(msg)
         self.reason = reason
         self.msg = msg
         self.raw = raw
+        self.origin = origin
+        self.errors = errors if errors is not None else [self]
 
 
 def _raw_or_none(der, origin):
@@ -79,42 +82,73 @@ def load_certificates(data, passphrase=None):
     try:
         return [(x509.load_der_x509_certificate(data), "der")], []
     except ValueError as exc:
-        error = LoadError("decode_failed", "DER content does not decode as a certificate: %s" % exc, raw=_raw_or_none(data, "der"))
+        error = LoadError("decode_failed", "DER content does not decode as a certificate: %s" % exc, raw=_raw_or_none(data, "der"), origin="der")
     if error.raw is None:
         raise error
     return [], [error]
 
 
+def pem_blocks(data):
+    """[(index, label, body bytes or None)] of the PEM blocks in `data`, in order; body None for a BEGIN without its END.
+
+    Markers are paired one by one, so a truncated block never swallows the complete one after it.
+    """
+    blocks, opened = [], None
+    for marker in PEM_MARKER.finditer(data):
+        kind, label = marker.group(1), marker.group(2)
+        if kind == b"BEGIN":
+            if opened is not None:
+                blocks.append((len(blocks), opened[0], None))
+            opened = (label, marker.end())
+        elif opened is not None and label == opened[0]:
+            blocks.append((len(blocks), label, data[opened[1]:marker.start()]))
+            opened = None
+    if opened is not None:
+        blocks.append((len(blocks), opened[0], None))
+    return blocks
+
+
+def _pem_block(index, label, body):
+    """[(cert, origin)] of one certificate or PKCS#7 block; LoadError with the reason that tells armour from content."""
+    origin = "pem[%d]" % index
+    name = label.decode("ascii")
+    if body is None:
+        raise LoadError("pem_unterminated", "PEM block %d (%s) has a BEGIN line but no END line: the content is truncated or another "
+                        "block was pasted into it; restore the -----END %s----- line" % (index, name, name), origin=origin)
+    try:
+        der = base64.b64decode(b"".join(body.split()), validate=True)
+    except (ValueError, binascii.Error) as exc:
+        raise LoadError("bad_pem", "PEM block %d (%s): the armour is broken, its body is not valid base64 (%s); re-export the "
+                        "certificate" % (index, name, exc), origin=origin)
+    if label in PKCS7_PEM_LABELS:
+        try:
+            return _from_pkcs7(der, origin + ".pkcs7")
+        except LoadError as exc:
+            raise LoadError(exc.reason, "PEM block %d: %s" % (index, exc.msg), origin=origin)
+    try:
+        return [(x509.load_der_x509_certificate(der), origin)]
+    except ValueError as exc:
+        raise LoadError("decode_failed", "PEM block %d (%s): the base64 is fine but the DER inside is not a valid certificate: %s" % (
+            index, name, exc), raw=_raw_or_none(der, origin), origin=origin)
+
+
 def _from_pem(data):
     certs, errors = [], []
-    found_block = False
-    for index, match in enumerate(PEM_BLOCK.finditer(data)):
-        found_block = True
-        label = match.group(1)
+    blocks = pem_blocks(data)
+    for index, label, body in blocks:
         if label not in CERT_PEM_LABELS and label not in PKCS7_PEM_LABELS:
             continue  # keys, CSRs, CRLs live next to certificates; never read them
         try:
-            der = base64.b64decode(b"".join(match.group(2).split()), validate=True)
-        except (ValueError, binascii.Error) as exc:
-            errors.append(LoadError("bad_pem", "PEM block %d is not valid base64: %s" % (index, exc)))
-            continue
-        try:
-            if label in PKCS7_PEM_LABELS:
-                certs.extend(_from_pkcs7(der, "pem[%d].pkcs7" % index))
-            else:
-                certs.append((x509.load_der_x509_certificate(der), "pem[%d]" % index))
+            certs.extend(_pem_block(index, label, body))
         except LoadError as exc:
-            errors.append(LoadError(exc.reason, "PEM block %d: %s" % (index, exc.msg)))
-        except ValueError as exc:
-            raw = None if label in PKCS7_PEM_LABELS else _raw_or_none(der, "pem[%d]" % index)
-            errors.append(LoadError("bad_pem", "PEM block %d is not a valid certificate: %s" % (index, exc), raw=raw))
+            errors.append(exc)
     if not certs:
         if any(error.raw for error in errors):
             return certs, errors  # dates were still read: the caller reports them with the errors
         if errors:
-            raise errors[0]
-        raise LoadError("bad_pem" if not found_block else "no_certificate_found",
-                        "no certificate block in PEM content" if found_block else "unterminated PEM block")
+            raise LoadError(errors[0].reason, errors[0].msg, origin=errors[0].origin, errors=errors)
+        raise LoadError("no_certificate_found" if blocks else "bad_pem",
+                        "no certificate block in PEM content" if blocks else "a PEM marker without any block")
     return certs, errors
 
 

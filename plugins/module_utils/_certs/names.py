@@ -10,14 +10,17 @@ asked for and only when the certificate has no DNS SAN, and the result says so.
 from __future__ import annotations
 
 import ipaddress
+import unicodedata
 
-try:  # IDNA2008 when the idna package is there (it ships with requests)
+try:  # IDNA2008 / UTS 46 when the idna package is there (it ships with requests); see _fallback_a_label without it
     import idna as _idna2008
 except ImportError:
     _idna2008 = None
 
+LABEL_DOTS = ("\u3002", "\uff0e", "\uff61")  # ideographic and full-width full stops separate labels too (UTS 46)
+
 from ._crypto import ExtensionOID, x509
-from .facts import common_names
+from .facts import common_names, extension_errors
 
 
 def parse_ip(name):
@@ -35,9 +38,34 @@ def to_a_label(name):
     if _idna2008 is not None:
         try:
             return _idna2008.encode(name, uts46=True).decode("ascii").lower()
-        except _idna2008.IDNAError as exc:
-            raise ValueError("invalid internationalised name %r: %s" % (name, exc))
-    return name.encode("idna").decode("ascii").lower()
+        except (_idna2008.IDNAError, UnicodeError) as exc:
+            raise ValueError("invalid internationalised name %r (IDNA2008): %s; give its A-label (xn--...)" % (name, exc))
+    return _fallback_a_label(name)
+
+
+def _fallback_a_label(name):
+    """A-labels without the idna package: NFKC, lower case, Punycode per label; symbols and punctuation refused.
+
+    Not the stdlib's `encodings.idna`, which is IDNA 2003 and maps ß to ss and ς to σ (another
+    host name). This keeps them, as IDNA2008 does, but it skips IDNA2008's contextual (CONTEXTJ,
+    CONTEXTO) and bidi rules and UTS 46's full mapping table: names those rules would refuse may
+    be encoded instead of refused.
+    """
+    text = unicodedata.normalize("NFKC", name)
+    for dot in LABEL_DOTS:
+        text = text.replace(dot, ".")
+    labels = []
+    for label in text.lower().split("."):
+        if not label.isascii():
+            refused = [char for char in label if char != "-" and unicodedata.category(char)[0] not in "LMN"]
+            if refused:
+                raise ValueError("invalid internationalised name %r: %r is not allowed in IDNA2008; give its A-label (xn--...)" % (
+                    name, refused[0]))
+            label = "xn--" + label.encode("punycode").decode("ascii")
+        if not label or len(label) > 63:
+            raise ValueError("invalid name %r: labels must hold 1 to 63 characters" % name)
+        labels.append(label)
+    return ".".join(labels)
 
 
 def to_unicode(a_label):
@@ -48,7 +76,8 @@ def to_unicode(a_label):
         except (_idna2008.IDNAError, UnicodeError):
             pass
     try:
-        return a_label.encode("ascii").decode("idna")
+        return ".".join(label[4:].encode("ascii").decode("punycode") if label.lower().startswith("xn--") else label
+                        for label in a_label.split("."))
     except UnicodeError:
         return a_label
 
@@ -77,8 +106,17 @@ def _san(cert):
 
 
 def match_hostname(cert, hostname, cn_fallback=False):
-    """{"name", "matched", "matched_by": dns|ip|cn|None, "cn_fallback_used", "reason"}."""
+    """{"name", "matched", "matched_by": dns|ip|cn|None, "cn_fallback_used", "reason"}.
+
+    matched is None (not judged) when the certificate's extensions do not parse: its SAN is unknown,
+    and neither a match nor a mismatch (nor a CN fallback) may be claimed.
+    """
     result = {"name": hostname, "matched": False, "matched_by": None, "cn_fallback_used": False, "reason": None}
+    faults = extension_errors(cert)
+    if faults:
+        result.update(matched=None, reason="hostname not judged: the certificate's extensions do not parse (%s), so its "
+                      "subjectAltName is unknown" % ", ".join("%s: %s" % (f["name"], f["error"]) for f in faults))
+        return result
     san = _san(cert)
     address = parse_ip(hostname)
     if address is not None:

@@ -17,7 +17,8 @@ import hashlib
 from ._crypto import x509
 
 UTC = datetime.timezone.utc
-SEQUENCE, UTC_TIME, GENERALIZED_TIME, VERSION_TAG = 0x30, 0x17, 0x18, 0xA0
+SEQUENCE, UTC_TIME, GENERALIZED_TIME, VERSION_TAG, EXTENSIONS_TAG, BOOLEAN = 0x30, 0x17, 0x18, 0xA0, 0xA3, 0x01
+CONSTRUCTED = 0x20
 # attribute types named in rfc4514 strings; others are shown as dotted OIDs
 ATTRIBUTE_NAMES = {"2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.10": "O", "2.5.4.11": "OU",
                    "2.5.4.5": "serialNumber", "0.9.2342.19200300.100.1.25": "DC", "1.2.840.113549.1.9.1": "emailAddress"}
@@ -63,8 +64,8 @@ def _oid(value):
     return ".".join(str(arc) for arc in [first, arcs[0] - 40 * first] + arcs[1:])
 
 
-def _algorithm_name(dotted):
-    """OpenSSL's name for a signature algorithm OID, as parsed certificates report it; else the dotted OID."""
+def oid_name(dotted):
+    """OpenSSL's name for an OID (signature algorithm, extension), as cryptography reports it; else the dotted OID."""
     if not dotted or x509 is None:
         return dotted or None
     try:
@@ -115,6 +116,65 @@ def _time(tag, value):
     return moment
 
 
+def _strict(value, depth=0):
+    """Raise ValueError unless `value` is a sequence of well-formed DER elements that uses every byte."""
+    at = 0
+    while at < len(value):
+        tag, body, at = _tlv(value, at)
+        if body and tag & CONSTRUCTED and depth < 16:
+            _strict(body, depth + 1)
+
+
+def _tbs_fields(der):
+    """The TBSCertificate's fields after the version, and the outer certificate's parts."""
+    tag, body, _end = _tlv(der, 0)
+    parts = _children(body) if tag == SEQUENCE else []
+    if len(parts) < 2 or parts[0][0] != SEQUENCE:
+        raise ValueError("not an X.509 certificate structure")
+    tbs = _children(parts[0][1])
+    version = 1
+    if tbs and tbs[0][0] == VERSION_TAG:
+        version = _children(tbs[0][1])[0][1][-1] + 1
+        tbs = tbs[1:]
+    return parts, tbs, version
+
+
+def read_extensions(der):
+    """[(dotted OID, critical, extnValue bytes)] of a certificate, read from the raw structure."""
+    _parts, tbs, _version = _tbs_fields(der)
+    found = [value for tag, value in tbs[6:] if tag == EXTENSIONS_TAG]
+    if not found:
+        return []
+    (seq_tag, body), = _children(found[0])[:1]
+    if seq_tag != SEQUENCE:
+        raise ValueError("extensions field does not hold a SEQUENCE")
+    extensions = []
+    for _tag, extension in _children(body):
+        fields = _children(extension)
+        critical = len(fields) == 3 and fields[1][0] == BOOLEAN and fields[1][1] != b"\x00"
+        extensions.append((_oid(fields[0][1]), critical, fields[-1][1]))
+    return extensions
+
+
+def extension_faults(der):
+    """[{"oid", "name", "critical", "error"}] for each extension whose value is not well-formed DER.
+
+    cryptography refuses every extension of a certificate once one of them does not parse; this
+    names the culprit. An extensions block that cannot even be walked is one fault with oid None.
+    """
+    try:
+        extensions = read_extensions(der)
+    except (ValueError, IndexError) as exc:
+        return [{"oid": None, "name": "extensions", "critical": None, "error": "the extensions block does not parse: %s" % exc}]
+    faults = []
+    for dotted, critical, value in extensions:
+        try:
+            _strict(value)
+        except (ValueError, IndexError) as exc:
+            faults.append({"oid": dotted, "name": oid_name(dotted), "critical": critical, "error": "malformed DER: %s" % exc})
+    return faults
+
+
 def try_read_raw(der):
     """(facts, None) from read_raw, or (None, why) when not even the raw structure can be read."""
     try:
@@ -125,15 +185,7 @@ def try_read_raw(der):
 
 def read_raw(der):
     """Report facts of a certificate from its bytes alone; raises ValueError when even that fails."""
-    tag, body, _end = _tlv(der, 0)
-    parts = _children(body) if tag == SEQUENCE else []
-    if len(parts) < 2 or parts[0][0] != SEQUENCE:
-        raise ValueError("not an X.509 certificate structure")
-    tbs = _children(parts[0][1])
-    version = 1
-    if tbs and tbs[0][0] == VERSION_TAG:
-        version = _children(tbs[0][1])[0][1][-1] + 1
-        tbs = tbs[1:]
+    parts, tbs, version = _tbs_fields(der)
     if len(tbs) < 5:
         raise ValueError("TBSCertificate has too few fields")
     serial = int.from_bytes(tbs[0][1], "big", signed=True)
@@ -146,6 +198,7 @@ def read_raw(der):
         "subject": subject, "subject_cn": subject_cn, "issuer": issuer, "issuer_cn": issuer_cn,
         "serial": serial, "serial_hex": format(serial, "x"), "sha256": hashlib.sha256(der).hexdigest(),
         "sans": {"dns": [], "ip": []}, "not_before_at": not_before, "not_after_at": not_after,
-        "signature_algorithm": _algorithm_name(_oid(algorithm)), "version": version,
+        "signature_algorithm": oid_name(_oid(algorithm)), "version": version,
         "key_type": None, "key_size": None, "key_curve": None, "is_ca": None, "self_signed": None,
+        "extension_errors": extension_faults(der),
     }

@@ -22,6 +22,8 @@ from .secrets import certificate_keys, secret_identity
 from .severity import fail_reasons, severity_for_days, worst
 
 EXPIRY_SCOPES = ("path", "chain", "leaf")
+# the TLS client's fallback when its own reader fails: ssl hands over the leaf alone (_tls.py)
+LEAF_ONLY_PROBE = "ssl_leaf_only"
 
 
 class Settings:
@@ -138,12 +140,19 @@ def endpoint_finding(fetched, settings):
                                                  "requires_client_cert", "client_cert_requested", "client_cert_accepted", "error_kind",
                                                  "error_reason", "error", "attempts", "elapsed")}
     chain = _facts_list(certs, settings, [position for position, _cert in parsed]) + raw_facts
+    method = fetched.get("method")
     finding.update(source="endpoint", hostname=hostname, hostname_unicode=hostname_unicode,
-                   chain=sorted(chain, key=lambda facts: facts["position"]), chain_readable=bool(chain))
+                   chain=sorted(chain, key=lambda facts: facts["position"]), chain_readable=bool(chain),
+                   probe_method=method, probe_fallback_reason=fetched.get("fallback_reason"),
+                   chain_complete=(method != LEAF_ONLY_PROBE) if chain else None)
     if parse_errors:
         finding["parse_errors"] = parse_errors
     # an intermediate must never be judged as the leaf: without a readable leaf there is no verdict
     finding.update(_judge_chain([] if leaf_unreadable else certs, settings, hostname, purpose="server"))
+    if method == LEAF_ONLY_PROBE and finding["verify"] == "unknown_ca" and finding["verify_error_depth"] == 0:
+        finding.update(verify="incomplete_chain", verify_detail=(
+            "only the leaf was fetched (fallback probe %s, after: %s), so the intermediates the server sends are unknown: %s" % (
+                method, fetched.get("fallback_reason"), finding["verify_detail"])))
     if unreadable:
         finding["verify_detail"] = "; ".join(parse_errors) + ("; " + finding["verify_detail"] if finding.get("verify_detail") else "")
         _fold_unreadable(finding, certs, raw_facts, leaf_unreadable, settings)
@@ -158,12 +167,13 @@ def _judge_chain(certs, settings, hostname=None, purpose="server"):
            "validation_time": iso(settings.validation_time), "verify_method": None,
            "earliest_not_after": None, "earliest_not_after_path": None, "expiry": None,
            "hostname_match": None, "hostname_match_cn_fallback": None, "hostname_detail": None,
-           "hostname_matched_by": None, "cn_fallback_used": None, "severity": "ok"}
+           "hostname_matched_by": None, "cn_fallback_used": None, "severity": "ok", "weak_signatures": []}
     if not certs:
         return out
     verdict = verify_chain(certs, settings.anchors, settings.validation_time, purpose)
     out.update(verify=verdict["verify"], verify_error_depth=verdict["verify_error_depth"], verify_detail=verdict["detail"],
-               verify_path=verdict["verify_path"], unused=verdict["unused"], verify_method=verdict["method"])
+               verify_path=verdict["verify_path"], unused=verdict["unused"], verify_method=verdict["method"],
+               weak_signatures=verdict["weak_signatures"])
     by_id = {fingerprint(c): c for c in list(certs) + list(settings.anchors.certs)}
     on_path = [by_id[fp] for fp in verdict["verify_path"] if fp in by_id]
     candidate = [by_id[fp] for fp in verdict["path_candidate"] if fp in by_id]
@@ -234,13 +244,14 @@ def content_finding(target_id, source, data, settings, passphrase=None, path="",
     intermediates, against the trust anchors (no hostname, any purpose).
     """
     finding = {"id": target_id, "source": source, "format": detect_format(data, path), "certs": [], "error": None,
-               "error_reason": None, "error_kind": None, "severity": "ok", "expiry": None, "verify": None}
+               "error_reason": None, "error_kind": None, "errors": [], "severity": "ok", "expiry": None, "verify": None}
     finding.update(extra)
     try:
         loaded, errors = load_certificates(data, passphrase)
     except LoadError as exc:
-        finding.update(error=exc.msg, error_reason=exc.reason, error_kind="parse", severity="error")
+        finding.update(error=exc.msg, error_reason=exc.reason, error_kind="parse", severity="error", errors=_error_entries(exc.errors))
         return finding
+    finding["errors"] = _error_entries(errors)
     # parsed and raw-read certificates together, in file order
     items = sorted([(origin, cert) for cert, origin in loaded] + [error.raw for error in errors if error.raw],
                    key=lambda item: _origin_order(item[0]))
@@ -254,7 +265,7 @@ def content_finding(target_id, source, data, settings, passphrase=None, path="",
     if errors:  # still readable certs are reported; the item carries one error
         finding.update(error=errors[0].msg, error_reason=errors[0].reason, error_kind="parse")
     judged = _judge_chain([] if first_unreadable else certs, settings, None, purpose="any")
-    for key in ("verify", "verify_error_depth", "verify_detail", "verify_path", "validation_time", "earliest_not_after"):
+    for key in ("verify", "verify_error_depth", "verify_detail", "verify_path", "validation_time", "earliest_not_after", "weak_signatures"):
         finding[key] = judged[key]
     if certs and not first_unreadable:
         finding["expiry"] = _expiry(certs[:1] if settings.expiry_scope == "leaf" else certs, settings)
@@ -262,6 +273,11 @@ def content_finding(target_id, source, data, settings, passphrase=None, path="",
     if raw_facts:
         _fold_unreadable(finding, certs, raw_facts, first_unreadable, settings)
     return finding
+
+
+def _error_entries(errors):
+    """One entry per unreadable part: {origin, reason, error}, in file order (`error`/`error_reason` repeat the first)."""
+    return [{"origin": error.origin, "reason": error.reason, "error": error.msg} for error in errors]
 
 
 def _origin_order(origin):

@@ -7,7 +7,7 @@ A bad spec becomes one error for that item; the rest of the scan goes on.
 
 from __future__ import annotations
 
-from .names import parse_ip
+from .names import parse_ip, to_a_label
 
 STARTTLS_PROTOCOLS = ("smtp", "imap", "pop3", "ftp", "postgres", "mysql", "ldap", "xmpp", "xmpp-server")
 # The port a protocol listens on when the spec gives none
@@ -104,5 +104,20 @@ def parse_endpoint(spec, default_starttls=None):
     if sni is None and parse_ip(host) is None:
         sni = host  # a name is sent as SNI unless the spec overrides it; an IP never is
     target_id = spec_dict.get("name") or ("[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port))
-    return {"id": str(target_id), "host": host, "port": port, "sni": sni or None, "starttls": starttls,
-            "all_addresses": spec_dict.get("all_addresses")}
+    return {"id": str(target_id), "host": _wire_name(host, "host", label), "port": port,
+            "sni": _wire_name(sni, "sni", label) if sni else None, "starttls": starttls, "all_addresses": spec_dict.get("all_addresses")}
+
+
+def _wire_name(name, field, label):
+    """A name as it goes on the wire and to the resolver: internationalised names (U-labels) become A-labels.
+
+    The SNI extension carries ASCII only (RFC 6066), and the stdlib resolver would encode a U-label
+    with IDNA 2003 (straße -> strasse, another host). IP addresses and ASCII names pass unchanged.
+    """
+    name = str(name)
+    if name.isascii() or parse_ip(name) is not None:
+        return name
+    try:
+        return to_a_label(name)
+    except ValueError as exc:
+        raise SpecError("endpoint %s: %s %s" % (label, field, exc))

@@ -9,6 +9,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.lab.tls.pki import der_split
+
 NOW = dt.datetime(2026, 6, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
 DAY = dt.timedelta(days=1)
 
@@ -51,29 +53,11 @@ def hierarchy():
 
 # ---------------------------------------------------------------- BER, which cryptography refuses
 
-def _length(size):
-    return bytes([size]) if size < 0x80 else bytes([0x82]) + size.to_bytes(2, "big")
-
-
-def _split(data):
-    """[(tag, value)] of a DER body, for re-encoding in the test."""
-    items, at = [], 0
-    while at < len(data):
-        tag, first = data[at], data[at + 1]
-        at += 2
-        if first & 0x80:
-            count = first & 0x7F
-            size = int.from_bytes(data[at:at + count], "big")
-            at += count
-        else:
-            size = first
-        items.append((tag, data[at:at + size]))
-        at += size
-    return items
+_split = der_split  # the lab's DER walker (long-form lengths included)
 
 
 def _tlv(tag, value):
-    return bytes([tag]) + _length(len(value)) + value
+    return bytes([tag]) + (bytes([len(value)]) if len(value) < 0x80 else bytes([0x82]) + len(value).to_bytes(2, "big")) + value
 
 
 def ber_serial(cert):

@@ -90,7 +90,7 @@ def test_files_keep_raw_read_certificates_in_file_order():
     bundle = armour(ber_serial(leaf.cert)) + armour(inter.cert.public_bytes(DER))
     finding = content_finding("bundle.pem", "file", bundle, _settings(root, warn_days=30, critical_days=7))
     assert [(c["origin"], c["parsed_raw"], c["position"]) for c in finding["certs"]] == [("pem[0]", True, 0), ("pem[1]", False, 1)]
-    assert finding["error_reason"] == "bad_pem" and finding["verify"] == "unparsable"
+    assert finding["error_reason"] == "decode_failed" and finding["verify"] == "unparsable"  # base64 fine, DER (BER) refused
     assert finding["expiry"]["days_left"] == 10 and finding["severity"] == "warn"
     der_only = content_finding("leaf.der", "file", ber_serial(leaf.cert), _settings(root))
     assert der_only["format"] == "der" and der_only["error_reason"] == "decode_failed"
