@@ -33,7 +33,17 @@ def certs_of(items):
 
 
 def endpoint_spec(entry):
-    return {"name": entry["id"], "host": entry["host"], "port": entry["port"], "sni": entry["sni"], "starttls": entry["starttls"]}
+    """The endpoint as a user writes it: the server name as given (a U-label for the IDN cases), not its wire form."""
+    return {"name": entry["id"], "host": entry["host"], "port": entry["port"], "sni": entry.get("sni_given") or entry["sni"],
+            "starttls": entry["starttls"]}
+
+
+def weak_of(items):
+    return [{"depth": item["depth"], "algorithm": item["algorithm"]} for item in items]
+
+
+def extension_oids(cert):
+    return [fault["oid"] for fault in cert["extension_errors"]]
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +79,19 @@ def test_every_endpoint_equals_ground_truth(scan, truth):
         diff = {field: (got.get(field), entry[field]) for field in ENDPOINT_FIELDS if got.get(field) != entry[field]}
         if certs_of(got["chain"]) != certs_of(entry["chain"]):
             diff["chain"] = "differs"
+        if weak_of(got.get("weak_signatures") or []) != entry["weak_signatures"]:
+            diff["weak_signatures"] = got.get("weak_signatures")
+        if got["chain"] and extension_oids(got["chain"][0]) != entry["extension_errors"]:
+            diff["extension_errors"] = got["chain"][0]["extension_errors"]
+        if got["chain"] and (got["probe_method"], got["chain_complete"]) != ("raw", True):
+            diff["probe"] = (got["probe_method"], got["chain_complete"])
         if diff:
             mismatches[entry["id"]] = diff
     assert mismatches == {}
 
 
-@pytest.mark.parametrize("case", ["expired_intermediate", "cross_signed", "mtls_tls12", "mtls_tls13", "sni_a", "sni_b",
+@pytest.mark.parametrize("case", ["weak_sha1", "weak_sha1_expired", "weak_md5", "weak_dsa", "bad_extension", "idn_u_label",
+                                  "idn_u_label_sharp_s", "expired_intermediate", "cross_signed", "mtls_tls12", "mtls_tls13", "sni_a", "sni_b",
                                   "starttls_smtp", "starttls_postgres", "starttls_mysql", "hang", "reset", "refused",
                                   "plain_http"])
 def test_named_cases(scan, truth, case):
@@ -89,6 +106,18 @@ def test_named_cases(scan, truth, case):
         assert got["expiry"]["not_after"] == entry["earliest_not_after_path"] != entry["earliest_not_after"]
     if case == "expired_intermediate":
         assert got["severity"] == "critical" and got["chain"][0]["expired"] is False
+    if case.startswith("weak_"):  # linked to the issuer that was sent, the algorithm named; an expired path still says expired
+        algorithm = entry["weak_signatures"][0]["algorithm"]
+        assert got["weak_signatures"][0]["algorithm"] == algorithm and got["weak_signatures"][0]["link"] == "legacy_signature"
+        assert got["unused"] == [] and got["verify"] != "unknown_ca"
+        assert algorithm in got["verify_detail"] or got["verify"] == "expired"
+    if case == "bad_extension":  # dates reported, the extension named, the hostname not judged
+        assert got["chain"][0]["not_after"] == entry["chain"][0]["not_after"]
+        assert got["chain"][0]["extension_errors"][0]["name"] == "certificatePolicies"
+        assert got["hostname_match"] is None and "not judged" in got["hostname_detail"]
+    if case.startswith("idn_u_label"):  # a U-label went out as the A-label: the full chain came back over our own reader
+        assert (got["sni"], got["hostname_unicode"]) == (entry["sni"], entry["sni_given"])
+        assert got["probe_method"] == "raw" and got["chain_complete"] is True and len(got["chain"]) == 2
     if entry["error_kind"] and not entry["chain"]:
         assert got["severity"] == "error"
 
@@ -107,6 +136,14 @@ def test_every_file_equals_ground_truth(scan, lab_tls):
             diff["certs"] = "differs"
         if entry.get("items") and [(c["origin"], c["sha256"]) for c in got["certs"]] != [(i["where"], i["sha256"]) for i in entry["items"]]:
             diff["items"] = [c["origin"] for c in got["certs"]]
+        if entry.get("verify") and got["verify"] != entry["verify"]:
+            diff["verify"] = (got["verify"], entry["verify"])
+        if entry.get("errors") and [e["reason"] for e in got["errors"]] != entry["errors"]:
+            diff["errors"] = got["errors"]
+        if "weak_signatures" in entry and weak_of(got["weak_signatures"]) != entry["weak_signatures"]:
+            diff["weak_signatures"] = got["weak_signatures"]
+        if entry.get("extension_errors") and extension_oids(got["certs"][0]) != entry["extension_errors"]:
+            diff["extension_errors"] = got["certs"][0]["extension_errors"]
         if diff:
             mismatches[entry["path"]] = diff
     assert mismatches == {}
