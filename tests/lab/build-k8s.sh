@@ -87,6 +87,11 @@ build_kwok() {
 
 main() {
   local t0=$SECONDS
+  # Two test runs bringing the lab up at once would both edit the same go.mod ("existing contents
+  # have changed since last read"): one builds, the other waits and then finds the binaries.
+  mkdir -p "$CACHE_ROOT"
+  exec 9>"$CACHE_ROOT/.build.lock"
+  flock 9
   build_etcd
   build_kwok
   build_kubernetes
