@@ -90,6 +90,12 @@ options:
       - Episodes resolved within this time count as short (they resolve before anyone can act).
     type: str
     default: 5m
+  long_episode:
+    description:
+      - Rules whose median episode lasts this long or longer get C(advice.long_running) (a ticket, not a page; or fix
+        the condition) instead of only figures.
+    type: str
+    default: 4h
   always_firing:
     description:
       - Rules that must fire all the time (dead man's switches such as V(Watchdog)). They are left out of noise
@@ -117,7 +123,12 @@ options:
         default: 21
   cofiring:
     description:
-      - Thresholds for co-firing pairs and onset cascades.
+      - Thresholds for co-firing pairs and onset cascades, judged per instance and per rule (all instances of a rule as one).
+      - A claim must beat chance. Firing less than O(cofiring.burst_gap) apart is one burst, so a flapping alert counts
+        once per bad hour, not once per flap. Under independence in time, a burst of A meets B's bursts with probability
+        at most (B's firing time + B's bursts x the burst's length) / window; the number of bursts that met gives a
+        p-value (both directions), corrected for the number of pairs tested (Bonferroni); a pair or cascade is
+        reported only when the corrected p-value is at most O(cofiring.significance).
     type: dict
     default: {}
     suboptions:
@@ -130,9 +141,19 @@ options:
         type: float
         default: 0.5
       min_together:
-        description: Times two instances must have fired together (or one after the other) to count.
+        description: Separate bursts in which two alerts must have fired together (or one after the other) to count.
         type: int
         default: 3
+      burst_gap:
+        description: Firing of one alert less than this apart is one burst (one piece of evidence).
+        type: str
+        default: 30m
+      significance:
+        description:
+          - Highest corrected p-value (family-wise error rate over every pair tested) at which a pair or cascade is
+            claimed. RV(cofiring[].confidence) is one minus the corrected p-value.
+        type: float
+        default: 0.01
       bucket:
         description: Bucket size for the Jaccard index.
         type: str
@@ -146,7 +167,7 @@ options:
         type: float
         default: 3.0
       cascade_min_share:
-        description: Share of the follower's onsets a cascade must explain.
+        description: Share of the follower's bursts a cascade must explain.
         type: float
         default: 0.3
   include_episodes:
@@ -268,8 +289,11 @@ rules:
   description:
     - One entry per alert rule seen in the window, noisiest (highest C(noise_score)) first.
     - C(episodes) and C(instances) count what fired; C(firing_share) is firing seconds divided by window times
-      firing instances; C(resolve_time) covers episodes seen from fire to resolve; C(hours) and C(weekdays)
-      (Monday first) count episode onsets in O(timezone).
+      firing instances; C(resolve_time) covers episodes seen from fire to resolve (including those that became active
+      before the window but fired inside it); C(episode_duration) covers every episode's firing time inside the window;
+      C(hours) and C(weekdays) (Monday first) count episode onsets in O(timezone).
+    - C(label_churn) lists labels that split one alert into many (C(templated) when the rule templates them from
+      C($value)); such a rule never gets C(advice.raise_for).
   returned: success
   type: list
   elements: dict
@@ -281,6 +305,7 @@ rules:
       firing_seconds: 123456.7
       firing_share: 0.0159
       resolve_time: {count: 41, mean: 900.0, median: 840.0, p90: 1500.0}
+      episode_duration: {count: 41, mean: 900.0, median: 840.0, p90: 1500.0}
       mean_time_between_firings: 61000.0
       pending_delay: {count: 41, mean: 300.0, median: 300.0, p90: 300.0}
       near_misses: 2
@@ -311,21 +336,31 @@ instances:
         - {active_at: 1793012340, fired_at: 1793012460.0, resolved_at: 1793013060.0, last_sample: 1793013000.0,
            fired: true, open: false, truncated: false, firing_seconds: 600.0, replicas: 2}
 cofiring:
-  description: Instance pairs that fired together, by overlap score ((coverage a + coverage b) / 2) or Jaccard index.
+  description:
+    - Pairs that fired together beyond chance, by overlap score ((coverage a + coverage b) / 2) or Jaccard index.
+    - C(level) is C(instance) (C(a), C(b) are instance keys) or C(rule) (C(a), C(b) are alert names, each rule's
+      instances taken as one). C(together) counts overlapping stretches, C(together_bursts) the separate bursts that met.
+    - C(p_value) is the chance of at least that many meetings under independence, C(p_adjusted) that times C(tests)
+      (the pairs tested at that level), C(confidence) one minus C(p_adjusted).
   returned: success
   type: list
   elements: dict
   sample:
-    - {id: cofiring.overlap, a: '{alertname="A"}', b: '{alertname="B"}', rules: [A, B], together: 14,
-       overlap_seconds: 81234.0, coverage: [0.97, 0.89], overlap_score: 0.93, jaccard: 0.88, pmi: 3.1}
+    - {id: cofiring.overlap, level: instance, a: '{alertname="A"}', b: '{alertname="B"}', rules: [A, B], together: 14,
+       together_bursts: 12, overlap_seconds: 81234.0, coverage: [0.97, 0.89], overlap_score: 0.93, jaccard: 0.88, pmi: 3.1,
+       p_value: 1.2e-19, p_adjusted: 3.3e-17, confidence: 1.0, tests: 276}
 cascades:
-  description: Instance pairs where the second regularly starts within O(cofiring.cascade_within) after the first.
+  description:
+    - Pairs where bursts of the second regularly start within O(cofiring.cascade_within) after an onset of the first,
+      beyond chance; C(level), C(p_value), C(p_adjusted), C(confidence) and C(tests) as in RV(cofiring).
+    - C(count) is the number of the second's bursts that started so, C(share_of_then) their share of its bursts.
   returned: success
   type: list
   elements: dict
   sample:
-    - {id: cofiring.cascade, first: '{alertname="A"}', then: '{alertname="B"}', rules: [A, B], count: 12,
-       share_of_then: 0.92, lift: 35.2, within_seconds: 300.0}
+    - {id: cofiring.cascade, level: rule, first: A, then: B, rules: [A, B], count: 12,
+       share_of_then: 0.92, lift: 35.2, within_seconds: 300.0, p_value: 2.0e-30, p_adjusted: 2.2e-28, confidence: 1.0,
+       tests: 110}
 dead_rules:
   description: Rules listed by C(/api/v1/rules) (and selected by O(selector)) without one ALERTS sample in the window.
   returned: success
@@ -398,6 +433,7 @@ def argument_spec():
         query_chunk={"type": "str", "default": "1d"},
         timezone={"type": "str", "default": "UTC"},
         short_episode={"type": "str", "default": "5m"},
+        long_episode={"type": "str", "default": "4h"},
         always_firing={"type": "list", "elements": "str", "default": ["Watchdog"]},
         flapping={"type": "dict", "default": {}, "options": {
             "high_threshold": {"type": "float", "default": 30.0},
@@ -412,6 +448,8 @@ def argument_spec():
             "cascade_within": {"type": "str", "default": "5m"},
             "cascade_min_lift": {"type": "float", "default": 3.0},
             "cascade_min_share": {"type": "float", "default": 0.3},
+            "burst_gap": {"type": "str", "default": "30m"},
+            "significance": {"type": "float", "default": 0.01},
         }},
         include_episodes={"type": "bool", "default": True},
         alertmanager_url={"type": "str"},
@@ -437,6 +475,7 @@ def engine_options(params, matchers):
         "flapping_low": flap.get("low_threshold"),
         "flapping_states": flap.get("states"),
         "short_episode": parse_duration(params["short_episode"], "short_episode"),
+        "long_episode": parse_duration(params["long_episode"], "long_episode"),
         "always_firing": params["always_firing"],
         "cofiring_min_score": cof.get("min_score"),
         "cofiring_min_jaccard": cof.get("min_jaccard"),
@@ -445,6 +484,8 @@ def engine_options(params, matchers):
         "cascade_within": parse_duration(cof.get("cascade_within") or "5m", "cofiring.cascade_within"),
         "cascade_min_lift": cof.get("cascade_min_lift"),
         "cascade_min_share": cof.get("cascade_min_share"),
+        "cofiring_burst_gap": parse_duration(cof.get("burst_gap") or "30m", "cofiring.burst_gap"),
+        "cofiring_alpha": cof.get("significance"),
         "include_episodes": params["include_episodes"],
         "rule_matchers": matchers,
     }

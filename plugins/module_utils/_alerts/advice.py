@@ -56,10 +56,29 @@ def keep_firing_for(rule, entry, flapping_instances, gaps):
     }
 
 
+def _evidence(items):
+    """'over N instance pair(s)' / 'as whole rules', and the best confidence, for a reason text."""
+    instance_pairs = sum(1 for item in items if item.get("level", "instance") == "instance")
+    where = []
+    if instance_pairs:
+        where.append("over %d instance pair(s)" % instance_pairs)
+    if len(items) > instance_pairs:
+        where.append("as whole rules")
+    best = max(items, key=lambda item: (item.get("confidence", 0.0), -item.get("p_value", 1.0)))
+    return " and ".join(where), best
+
+
+def _confidence_text(best):
+    if "confidence" not in best:
+        return ""
+    return "; confidence %.2f%% (p = %.2g, corrected for %d pairs tested)" % (
+        100.0 * best["confidence"], best["p_value"], best["tests"])
+
+
 def group_or_inhibit(rule_a, rule_b, pairs):
     """``advice.group_or_inhibit``: alerts that fire together notify several times for one problem."""
-    best = max(pairs, key=lambda p: p["overlap_score"])
-    together = sum(p["together"] for p in pairs)
+    where, best = _evidence(pairs)
+    top = max(pairs, key=lambda p: p["overlap_score"])
     if rule_a == rule_b:
         action = "group the instances of %s into one notification (Alertmanager group_by)" % rule_a
     else:
@@ -69,15 +88,17 @@ def group_or_inhibit(rule_a, rule_b, pairs):
         "rule": rule_a,
         "rules": [rule_a, rule_b],
         "action": action,
-        "value": best["overlap_score"],
-        "reason": "%d instance pair(s) fired together %d times; best overlap score %.2f, Jaccard %.2f" % (
-            len(pairs), together, best["overlap_score"], best["jaccard"]),
+        "value": top["overlap_score"],
+        "confidence": best.get("confidence"),
+        "reason": "fired together %s, up to %d separate bursts; best overlap score %.2f, Jaccard %.2f%s" % (
+            where, max(p.get("together_bursts", p["together"]) for p in pairs), top["overlap_score"], top["jaccard"],
+            _confidence_text(best)),
     }
 
 
 def inhibit_cascade(rule_first, rule_then, chains):
     """``advice.inhibit_cascade``: B regularly starts right after A, so A is the cause to page on."""
-    count = sum(c["count"] for c in chains)
+    where, best = _evidence(chains)
     lifts = [c["lift"] for c in chains if c["lift"] is not None]
     return {
         "id": "advice.inhibit_cascade",
@@ -85,9 +106,10 @@ def inhibit_cascade(rule_first, rule_then, chains):
         "rules": [rule_first, rule_then],
         "action": "inhibit %s while %s fires" % (rule_then, rule_first),
         "value": max(lifts) if lifts else None,
-        "reason": "%s started within %s after %s %d times over %d instance pair(s)%s" % (
-            rule_then, format_duration(chains[0]["within_seconds"]), rule_first, count, len(chains),
-            (", lift up to %.1f" % max(lifts)) if lifts else ""),
+        "confidence": best.get("confidence"),
+        "reason": "%s started within %s after %s %s, up to %d times%s%s" % (
+            rule_then, format_duration(chains[0]["within_seconds"]), rule_first, where, max(c["count"] for c in chains),
+            (", lift up to %.1f" % max(lifts)) if lifts else "", _confidence_text(best)),
     }
 
 
@@ -116,13 +138,42 @@ def unhealthy_rule(bad):
 def move_value_out_of_labels(rule, churn):
     """``advice.label_churn``: $value in a label splits one alert into many instances."""
     labels = ", ".join(c["label"] for c in churn)
+    why = []
+    templated = [c for c in churn if c.get("templated")]
+    seen = [c for c in churn if not c.get("templated")]
+    if templated:
+        why.append("the rule templates %s from $value (%s value(s) seen so far)" % (
+            ", ".join(c["label"] for c in templated), ", ".join(str(c["values"]) for c in templated)))
+    if seen:
+        why.append("label(s) %s take %s numeric values that alone tell instances apart" % (
+            ", ".join(c["label"] for c in seen), ", ".join(str(c["values"]) for c in seen)))
     return {
         "id": "advice.label_churn",
         "rule": rule,
-        "action": "move %s from labels to annotations" % labels,
+        "action": "move %s from labels to annotations (never raise `for` instead: each new value is a new alert)" % labels,
         "value": None,
-        "reason": "label(s) %s take %s numeric values that alone tell instances apart: each change of $value "
-                  "starts a new alert" % (labels, ", ".join(str(c["values"]) for c in churn)),
+        "reason": "%s: each change of $value starts a new alert" % "; ".join(why),
+    }
+
+
+def long_running(stats, long_seconds):
+    """``advice.long_running``: an alert that lasts hours is a ticket or a condition to fix, not a page."""
+    median = stats["episode_duration"]["median"]
+    if median is None or median < long_seconds:
+        return None
+    paging = stats.get("severity") and str(stats["severity"]).lower() in ("critical", "page", "pager", "p1")
+    if paging:
+        action = "route %s as a ticket, not a page; page only on what needs a person within the hour" % stats["rule"]
+    else:
+        action = "fix the condition behind %s or alert on its trend (e.g. predict_linear) with a ticket" % stats["rule"]
+    return {
+        "id": "advice.long_running",
+        "rule": stats["rule"],
+        "action": action,
+        "value": median,
+        "reason": "half of its %d episode(s) lasted %s or longer (%d still firing at the window end): nobody fixes "
+                  "it within a night, so it keeps notifying for one unchanged condition" % (
+                      stats["episodes"], format_duration(median), stats["open_episodes"]),
     }
 
 

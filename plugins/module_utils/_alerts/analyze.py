@@ -20,6 +20,7 @@ DEFAULTS = {
     "flapping_low": flapping.NAGIOS_LOW,
     "flapping_states": flapping.NAGIOS_STATES,
     "short_episode": 300.0,
+    "long_episode": 4 * 3600.0,
     "always_firing": ["Watchdog"],
     "cofiring_min_score": 0.7,
     "cofiring_min_together": 3,
@@ -28,6 +29,8 @@ DEFAULTS = {
     "cascade_within": 300.0,
     "cascade_min_lift": 3.0,
     "cascade_min_share": 0.3,
+    "cofiring_burst_gap": cofiring.DEFAULT_BURST_GAP,
+    "cofiring_alpha": cofiring.DEFAULT_ALPHA,
     "include_episodes": True,
     "rule_matchers": [],
 }
@@ -91,6 +94,9 @@ def normalize_options(options, start, end):
         raise AlertInputError("evaluation_interval: must be positive")
     if not 0.0 < float(opts["gap_tolerance"]) < 1.0:
         raise AlertInputError("gap_tolerance: must lie between 0 and 1 (share of an interval), got %s" % opts["gap_tolerance"])
+    if not 0.0 < float(opts["cofiring_alpha"]) <= 1.0:
+        raise AlertInputError("cofiring.significance: a family-wise error rate between 0 (exclusive) and 1, got %s; 0.01 is usual"
+                              % opts["cofiring_alpha"])
     opts["tz"] = patterns.load_timezone(opts["timezone"])
     return opts
 
@@ -139,7 +145,7 @@ def analyze(alerts_series, for_state_series, rule_groups, start, end, options=No
             intervals_all.extend(intervals)
             if rule not in always and intervals:
                 firing_by_key[instance.key] = intervals
-                onsets[instance.key] = [e["fired_at"] for e in instance.episodes if e["fired"] and not _fired_before(e)]
+                onsets[instance.key] = [e["fired_at"] for e in instance.episodes if e["fired"] and not stats.fired_before(e)]
             flap = flapping.flapping(instance.episodes, interval, start, end, float(opts["flapping_high"]),
                                      float(opts["flapping_low"]), int(opts["flapping_states"]))
             inst_firing = sum(b - a for a, b in intervals)
@@ -161,16 +167,18 @@ def analyze(alerts_series, for_state_series, rule_groups, start, end, options=No
         figures["severity"] = entry["severity"] if entry else _severity_of(members)
         figures["listed"] = entry is not None
         figures["always_firing"] = rule in always
-        figures["label_churn"] = stats.label_churn(members)
+        figures["label_churn"] = stats.label_churn(members, templated=rules.value_labels(entry))
         figures.update(patterns.time_patterns(
-            [e["fired_at"] for i in members for e in i.episodes if e["fired"] and not _fired_before(e)],
+            [e["fired_at"] for i in members for e in i.episodes if e["fired"] and not stats.fired_before(e)],
             opts["tz"]))
         figures["noise_score"] = 0.0 if rule in always else stats.noise_score(figures, max_psc, figures["silenced_share"], figures["severity"])
         rule_stats_map[rule] = figures
         rule_rows.append(figures)
         if rule in always:
             continue
-        for item in (advice.raise_for(figures, entry, float(opts["short_episode"])),
+        # with churn each value change is a new alert: a longer `for` would only silence it
+        for item in (None if figures["label_churn"] else advice.raise_for(figures, entry, float(opts["short_episode"])),
+                     advice.long_running(figures, float(opts["long_episode"])),
                      advice.keep_firing_for(rule, entry, flapping_count, flap_gaps),
                      advice.burn_rate(figures, figures["severity"], figures["noise_score"])):
             if item:
@@ -178,20 +186,12 @@ def analyze(alerts_series, for_state_series, rule_groups, start, end, options=No
         if figures["label_churn"]:
             recommendations.append(advice.move_value_out_of_labels(rule, figures["label_churn"]))
 
-    pairs = cofiring.cofiring_pairs(firing_by_key, window, float(opts["cofiring_min_score"]), int(opts["cofiring_min_together"]),
-                                    float(opts["cofiring_bucket"]), float(opts["cofiring_min_jaccard"]), origin=start)
-    chains = cofiring.cascades(onsets, window, float(opts["cascade_within"]), int(opts["cofiring_min_together"]),
-                               float(opts["cascade_min_lift"]), float(opts["cascade_min_share"]))
+    pairs, chains = _related(firing_by_key, onsets, {key: instances[key].rule for key in firing_by_key}, window, start, opts)
     matchers = opts["rule_matchers"]
     selected = {name: entry for name, entry in catalog.items() if _rule_selected(name, entry, matchers)}
     dead, never_fired = rules.dead_rules(selected, rule_stats_map, always)
     unhealthy = rules.unhealthy_rules(selected)
     watchdogs = rules.always_firing_report(always, catalog, rule_stats_map, window)
-    rule_of = {key: instances[key].rule for key in instances}
-    for pair in pairs:
-        pair["rules"] = [rule_of[pair["a"]], rule_of[pair["b"]]]
-    for chain in chains:
-        chain["rules"] = [rule_of[chain["first"]], rule_of[chain["then"]]]
     for (rule_a, rule_b), members in sorted(_by_rules(pairs, sort=True).items()):
         recommendations.append(advice.group_or_inhibit(rule_a, rule_b, members))
     for (rule_a, rule_b), members in sorted(_by_rules(chains, sort=False).items()):
@@ -233,17 +233,41 @@ def analyze(alerts_series, for_state_series, rule_groups, start, end, options=No
     }
 
 
+def _related(firing_by_key, onsets, rule_of, window, start, opts):
+    """Co-firing pairs and cascades per instance and per rule (each rule's instances as one)."""
+    firing_by_rule, onsets_by_rule = {}, {}
+    for key, intervals in firing_by_key.items():
+        firing_by_rule.setdefault(rule_of[key], []).extend(intervals)
+        onsets_by_rule.setdefault(rule_of[key], []).extend(onsets[key])
+    firing_by_rule = {rule: [tuple(i) for i in cofiring.union_intervals(ivs)] for rule, ivs in firing_by_rule.items()}
+    pairs, chains = [], []
+    for level, firing, starts_at in (("instance", firing_by_key, onsets), ("rule", firing_by_rule, onsets_by_rule)):
+        starts_at = {name: sorted(times) for name, times in starts_at.items()}
+        gap = float(opts["cofiring_burst_gap"])
+        alpha = float(opts["cofiring_alpha"])
+        found = cofiring.cofiring_pairs(firing, window, float(opts["cofiring_min_score"]), int(opts["cofiring_min_together"]),
+                                        float(opts["cofiring_bucket"]), float(opts["cofiring_min_jaccard"]), origin=start,
+                                        burst_gap=gap, alpha=alpha, level=level)
+        followed = cofiring.cascades(starts_at, window, float(opts["cascade_within"]), int(opts["cofiring_min_together"]),
+                                     float(opts["cascade_min_lift"]), float(opts["cascade_min_share"]),
+                                     starts={n: cofiring.burst_starts(t, firing[n], gap) for n, t in starts_at.items()},
+                                     alpha=alpha, level=level)
+        rule = rule_of.get if level == "instance" else (lambda name: name)
+        for pair in found:
+            pair["rules"] = [rule(pair["a"]), rule(pair["b"])]
+        for chain in followed:
+            chain["rules"] = [rule(chain["first"]), rule(chain["then"])]
+        pairs.extend(found)
+        chains.extend(followed)
+    return pairs, chains
+
+
 def _by_rules(items, sort):
     grouped = {}
     for item in items:
         key = tuple(sorted(item["rules"])) if sort else tuple(item["rules"])
         grouped.setdefault(key, []).append(item)
     return grouped
-
-
-def _fired_before(episode):
-    """True when the episode was already firing at the window start (its onset is unknown)."""
-    return episode["truncated"] and episode["fired_at"] == episode["first_sample"]
 
 
 def _severity_of(members):
@@ -258,7 +282,7 @@ def _firing_intervals(episodes, start, end):
     for episode in episodes:
         if not episode["fired"]:
             continue
-        begin = start if _fired_before(episode) else episode["fired_at"]
+        begin = start if stats.fired_before(episode) else episode["fired_at"]
         finish = episode["resolved_at"] if episode["resolved_at"] is not None else end
         begin, finish = max(begin, start), min(finish, end)
         if finish > begin:

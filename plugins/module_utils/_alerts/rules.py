@@ -9,6 +9,8 @@ all the time; a gap in them is the finding).
 
 from __future__ import annotations
 
+import re
+
 
 def rule_catalog(groups, default_interval):
     """alertname -> {interval, for, keep_firing_for, severity, groups, health, last_error}.
@@ -39,6 +41,17 @@ def rule_catalog(groups, default_interval):
     for entry in catalog.values():
         entry["groups"] = sorted(set(entry["groups"]))
     return catalog
+
+
+_VALUE_TEMPLATE = re.compile(r"\{\{[^}]*(\$value|\.Value)\b[^}]*\}\}")
+
+
+def value_labels(entry):
+    """Labels the rule templates from the alert's value (``{{ $value }}``, ``{{ .Value | humanize }}``).
+
+    Each new value makes a new series, so a new alert: label churn, however few values appeared.
+    """
+    return sorted(name for name, text in ((entry or {}).get("labels") or {}).items() if _VALUE_TEMPLATE.search(str(text)))
 
 
 def _number(value):

@@ -13,11 +13,21 @@ _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 PAGE_SEVERITIES = ("critical", "page", "pager", "p1")
 
 
+def fired_before(episode):
+    """True when the episode was already firing at the window start (its onset is unknown).
+
+    An episode that became active before the window but fired inside it is not: its fire,
+    resolve and (from ALERTS_FOR_STATE) activation times are all known.
+    """
+    return episode["truncated"] and episode["fired_at"] == episode["first_sample"]
+
+
 def rule_stats(rule, instances, window_seconds, short_seconds):
     """Figures of one rule from its instances' finalized episodes.
 
     episodes/instances count what fired; firing_share = firing seconds / (window x instances);
-    resolve time only over episodes seen from fire to resolve (neither truncated nor open).
+    resolve time over episodes seen from fire to resolve (not fired before the window, not open),
+    pending delay over episodes seen firing.
     """
     fired, near_misses, open_pending = [], 0, 0
     firing_instances = 0
@@ -32,7 +42,7 @@ def rule_stats(rule, instances, window_seconds, short_seconds):
             if episode["fired"]:
                 fired.append(episode)
                 instance_fired = True
-                if previous_fire is not None and not (episode["truncated"] and episode["fired_at"] == episode["first_sample"]):
+                if previous_fire is not None and not fired_before(episode):
                     between.append(episode["fired_at"] - previous_fire)
                 previous_fire = episode["fired_at"]
             elif episode["open"]:
@@ -40,9 +50,9 @@ def rule_stats(rule, instances, window_seconds, short_seconds):
             else:
                 near_misses += 1
         firing_instances += instance_fired
-    complete = [e for e in fired if not e["open"] and not e["truncated"]]
-    resolve = [e["resolved_at"] - e["fired_at"] for e in complete]
-    pending_delay = [e["fired_at"] - e["active_at"] for e in fired if not e["truncated"]]
+    seen_firing = [e for e in fired if not fired_before(e)]
+    resolve = [e["resolved_at"] - e["fired_at"] for e in seen_firing if not e["open"]]
+    pending_delay = [e["fired_at"] - e["active_at"] for e in seen_firing]
     short = sorted(d for d in resolve if d < short_seconds)
     firing_seconds = sum(e["firing_seconds"] for e in fired)
     episodes = len(fired)
@@ -57,6 +67,7 @@ def rule_stats(rule, instances, window_seconds, short_seconds):
         "firing_share": ratio(firing_seconds, window_seconds * firing_instances),
         "episodes_per_week": rounded(episodes * 604800.0 / window_seconds, 3) if window_seconds else 0.0,
         "resolve_time": summary(resolve),
+        "episode_duration": summary([e["firing_seconds"] for e in fired]),
         "mean_time_between_firings": rounded(sum(between) / len(between)) if between else None,
         "pending_delay": summary(pending_delay),
         "near_misses": near_misses,
@@ -68,15 +79,18 @@ def rule_stats(rule, instances, window_seconds, short_seconds):
     }
 
 
-def label_churn(instances, min_values=5):
+def label_churn(instances, min_values=5, templated=()):
     """Labels whose value alone tells instances of a rule apart and looks numeric.
 
     A label templated from $value makes a new series, hence a new instance, whenever the value
     changes: many numeric values, sharing every other label, each living for about one episode.
-    Few distinct values (status codes) or long-lived instances are ordinary dimensions.
+    Few distinct values (status codes) or long-lived instances are ordinary dimensions. Labels
+    the rule itself templates from $value (``templated``) are churn however few values appeared.
     """
+    churn = [{"label": name, "values": len(set(i.labels.get(name) for i in instances if name in i.labels)), "templated": True}
+             for name in templated]
     if len(instances) < min_values:
-        return []
+        return churn
     names = set.intersection(*(set(i.labels) for i in instances)) - {"alertname"}
     churn = []
     for name in sorted(names):
@@ -90,9 +104,9 @@ def label_churn(instances, min_values=5):
             continue
         numeric = sum(1 for value in values if _NUMBER.match(value.strip()))
         episodes = sum(len(i.episodes) for i in biggest)
-        if numeric * 2 >= len(values) and episodes <= 2 * len(biggest):
-            churn.append({"label": name, "values": len(values)})
-    return churn
+        if numeric * 2 >= len(values) and episodes <= 2 * len(biggest) and name not in templated:
+            churn.append({"label": name, "values": len(values), "templated": False})
+    return sorted(churn, key=lambda c: c["label"])
 
 
 def noise_score(stats, max_psc, silenced_share, severity):

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from tests.lab.alerts import history, model, truth  # noqa: E402
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 INTERVAL_SECONDS = 60
 WINDOW_DAYS = 30
 RULES_FILE = Path(__file__).with_name("rules.yml")
@@ -67,6 +67,11 @@ def prometheus_version(prometheus_bin="prometheus") -> str:
     return (out.stdout or out.stderr).split()[2]
 
 
+def day_end(now: float) -> int:
+    """The UTC midnight at or before `now`: the lab's history ends there, so a day's history is one."""
+    return int(now) // 86400 * 86400
+
+
 def timeline(end: int) -> model.Timeline:
     evaluations = WINDOW_DAYS * 86400 // INTERVAL_SECONDS
     return model.Timeline((end - WINDOW_DAYS * 86400) * 1000, INTERVAL_SECONDS * 1000, evaluations)
@@ -78,7 +83,7 @@ def generate(out: Path, *, seed=42, scale=False, end=None, prometheus_bin="prome
     t0 = time.monotonic()
     rules = load_rules()
     generated_at = time.time()
-    tl = timeline(int(end if end is not None else generated_at))
+    tl = timeline(int(end if end is not None else day_end(generated_at)))
     instances = model.build_population(rules, tl, seed, scale)
     ground = truth.build(tl, rules, instances, seed=seed, scale=scale, version=GENERATOR_VERSION, generated_at=generated_at)
     ground["prometheus_version"] = prometheus_version(prometheus_bin)
@@ -97,7 +102,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", required=True, type=Path, help="output directory (created)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--scale", action="store_true", help=f"{model.SCALE_INSTANCES} instances instead of the small default")
-    parser.add_argument("--end", type=int, help="window end, unix seconds (default: now)")
+    parser.add_argument("--end", type=int, help="window end, unix seconds (default: the last UTC midnight)")
     parser.add_argument("--prometheus", default="prometheus", help="prometheus binary for the remote-write receiver")
     args = parser.parse_args(argv)
     print(json.dumps(generate(args.out, seed=args.seed, scale=args.scale, end=args.end, prometheus_bin=args.prometheus)))

@@ -29,8 +29,15 @@ BASE_INSTANCES = {
     "KubePodCrashLooping": ("near_miss", 4),
     "KubeJobFailed": ("reactivating", 3),
     "KubeApiErrorBudgetBurn": ("kept_flappy", 2),
+    "QueueDepthHigh": ("value_churn", 3),
+    "PaymentsRolloutStuck": ("spread_lead", 5),
+    "PaymentsCheckoutErrors": ("spread_follower", 5),
 }
 COFIRE_PAIRS = {"HighLatencyP99": "HighErrorRate"}  # follower -> lead, same expression labels
+# follower -> lead whose few episodes are spread over services: at most two per instance pair,
+# so only the rules as a whole show the pattern
+SPREAD_PAIRS = {"PaymentsCheckoutErrors": "PaymentsRolloutStuck"}
+SPREAD_SERVICES = (0, 1, 2, 3, 4, 0)  # the service of each designed episode, in time order
 ERROR_RULES = {"KubeQuotaOvercommit": "many-to-many matching not allowed"}
 ALWAYS_FIRING = ("Watchdog",)
 SCALE_INSTANCES = 2000
@@ -109,6 +116,8 @@ def b_long_running(rng, tl, index, p, warm):
     if index % 3 == 0:  # active since before the window start
         runs.append((-tl.evals(rng.uniform(DAY, 3 * DAY)), k))
         k += tl.evals(rng.uniform(3 * DAY, 6 * DAY))
+    if index % 3 == 2:  # pending at the window start, firing inside it: a complete episode
+        runs.append((-(p // 2), p - p // 2 + tl.evals(2 * 3600)))
     stop = n - tl.evals(4 * DAY) if index % 3 == 1 else n - tl.evals(DAY)
     while k < stop:
         length = tl.evals(rng.uniform(DAY / 2, 2.5 * DAY))
@@ -175,10 +184,16 @@ def b_kept_flappy(rng, tl, index, p, warm):
     return runs
 
 
+def b_value_churn(rng, tl, index, p, warm):
+    """Short firings about twice a day, each with the value that names it."""
+    return _runs_every(rng, tl, 0, tl.evaluations - tl.evals(DAY), 10 * 3600, lambda r: p + r.randint(1, 3))
+
+
 BEHAVIOURS = {
     "always": b_always, "steady_rare": b_steady_rare, "business_hours": b_business_hours,
     "long_running": b_long_running, "cofire_lead": b_cofire_lead, "flappy": b_flappy,
     "near_miss": b_near_miss, "reactivating": b_reactivating, "kept_flappy": b_kept_flappy,
+    "value_churn": b_value_churn,
 }
 
 
@@ -238,8 +253,10 @@ def clip_to_window(episodes, n):
 def _instance_labels(rule, index):
     if rule.startswith("Node"):
         return {"instance": f"node-{index:04d}:9100", "job": "node"}
-    if rule in ("HighErrorRate", "HighLatencyP99"):
+    if rule in ("HighErrorRate", "HighLatencyP99", "PaymentsRolloutStuck", "PaymentsCheckoutErrors"):
         return {"namespace": "payments", "service": f"svc-{index:04d}"}
+    if rule == "QueueDepthHigh":  # the rule templates `depth` from $value: few values, each its own alert
+        return {"namespace": "payments", "queue": "orders", "depth": str(5210 + 37 * index * (index + 1))}
     if rule == "QueueBacklog":
         return {"namespace": "payments", "queue": f"queue-{index:04d}"}
     if rule == "KubePodCrashLooping":
@@ -256,16 +273,43 @@ def instance_counts(scale):
     counts = {rule: n for rule, (_, n) in BASE_INSTANCES.items()}
     if not scale:
         return counts
-    fixed = sum(counts[r] for r in ALWAYS_FIRING)
-    base = sum(n for r, n in counts.items() if r not in ALWAYS_FIRING)
+    unscaled = ALWAYS_FIRING + tuple(SPREAD_PAIRS) + tuple(SPREAD_PAIRS.values())  # a fixed design at any size
+    fixed = sum(counts[r] for r in unscaled)
+    base = sum(n for r, n in counts.items() if r not in unscaled)
     want = SCALE_INSTANCES - fixed
-    exact = {r: n * want / base for r, n in counts.items() if r not in ALWAYS_FIRING}
+    exact = {r: n * want / base for r, n in counts.items() if r not in unscaled}
     scaled = {r: int(x) for r, x in exact.items()}
     for r in sorted(exact, key=lambda r: exact[r] - scaled[r], reverse=True)[:want - sum(scaled.values())]:
         scaled[r] += 1
     if scaled.get("HighLatencyP99", 0) > scaled.get("HighErrorRate", 0):  # every follower needs its lead
         scaled["HighErrorRate"], scaled["HighLatencyP99"] = scaled["HighLatencyP99"], scaled["HighErrorRate"]
     return {**counts, **scaled}
+
+
+def _pending_evals(rules, rule, tl):
+    return math.ceil(rules[rule]["for_seconds"] / (tl.interval_ms / 1000))
+
+
+def spread_runs(rng, tl, p):
+    """service index -> runs: len(SPREAD_SERVICES) episodes, one in each equal slot of the window."""
+    slot = (tl.evaluations - 2 * tl.evals(DAY)) // len(SPREAD_SERVICES)
+    runs = {}
+    for j, service in enumerate(SPREAD_SERVICES):
+        begin = tl.evals(DAY) + j * slot + rng.randint(0, slot - tl.evals(3 * 3600))
+        runs.setdefault(service, []).append((begin, begin + p + rng.randint(tl.evals(1200), tl.evals(3600))))
+    return runs
+
+
+def _runs(rules, tl, seed, rule, behaviour, index, p, warm):
+    """The condition runs of one instance; followers copy their lead's runs, starting 1-2 evaluations later."""
+    if behaviour in ("cofire_follower", "spread_follower"):
+        lead = {**COFIRE_PAIRS, **SPREAD_PAIRS}[rule]
+        lead_runs = _runs(rules, tl, seed, lead, BASE_INSTANCES[lead][0], index, _pending_evals(rules, lead, tl), warm)
+        rng = random.Random(f"{seed}:{rule}:{index}")
+        return [(s + rng.randint(1, 2), e + rng.randint(0, 2)) for s, e in lead_runs]
+    if behaviour == "spread_lead":
+        return spread_runs(random.Random(f"{seed}:{rule}:spread"), tl, p).get(index, [])
+    return BEHAVIOURS[behaviour](random.Random(f"{seed}:{rule}:{index}"), tl, index, p, warm)
 
 
 def build_population(rules, tl, seed, scale):
@@ -275,19 +319,12 @@ def build_population(rules, tl, seed, scale):
     for rule, count in sorted(instance_counts(scale).items()):
         behaviour = BASE_INSTANCES[rule][0]
         spec = rules[rule]
-        p = math.ceil(spec["for_seconds"] / (tl.interval_ms / 1000))
+        p = _pending_evals(rules, rule, tl)
         keep = math.ceil(spec["keep_firing_for_seconds"] / (tl.interval_ms / 1000))
         for index in range(count):
-            if behaviour == "cofire_follower":
-                lead = COFIRE_PAIRS[rule]
-                lead_p = math.ceil(rules[lead]["for_seconds"] / (tl.interval_ms / 1000))
-                lead_runs = BEHAVIOURS["cofire_lead"](random.Random(f"{seed}:{lead}:{index}"), tl, index, lead_p, warm)
-                rng = random.Random(f"{seed}:{rule}:{index}")
-                runs = [(s + rng.randint(1, 2), e + rng.randint(0, 2)) for s, e in lead_runs]
-            else:
-                runs = BEHAVIOURS[behaviour](random.Random(f"{seed}:{rule}:{index}"), tl, index, p, warm)
+            runs = _runs(rules, tl, seed, rule, behaviour, index, p, warm)
             episodes = clip_to_window(episodes_from_runs(normalise(runs), p, keep), tl.evaluations)
-            labels = {**_instance_labels(rule, index), **spec["labels"], "alertname": rule}
+            labels = {**spec["labels"], **_instance_labels(rule, index), "alertname": rule}
             name = behaviour
             if behaviour == "near_miss" and index % 4 == 0:
                 name = "near_miss_only"

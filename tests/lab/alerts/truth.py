@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timezone
+from statistics import median
 
 from tests.lab.alerts import model
 
@@ -34,6 +35,8 @@ def episode_truth(tl, ep):
         "pending_samples": max(0, ep.fire - first),
         "open": is_open,
         "truncated": ep.start < 0,
+        # the window shows it fire (not just firing at its first evaluation): a complete episode
+        "fired_inside": ep.start >= 0 or ep.fire > 0,
     }
 
 
@@ -90,8 +93,9 @@ def _firing_intervals(tl, episodes):
 
 
 def cofiring_pairs(tl, instances, designed):
-    """Overlap score per pair of instances that fire together: ((cov_a + cov_b) / 2), where
-    cov_x = overlap / firing time of x; 'together' counts overlapping stretches."""
+    """The designed instance pairs with their overlap figures: score ((cov_a + cov_b) / 2), where
+    cov_x = overlap / firing time of x; 'together' counts overlapping stretches. Other pairs that
+    overlap are chance: the lab designs none, and the analysis must claim none."""
     events = []
     spans = {}
     keys = []
@@ -125,10 +129,9 @@ def cofiring_pairs(tl, instances, designed):
         ka, kb = keys[ia], keys[ib]
         cov_a, cov_b = ov / spans[ia], ov / spans[ib]
         score = (cov_a + cov_b) / 2
-        if score >= model.COFIRE_MIN_SCORE and count >= model.COFIRE_MIN_TOGETHER:
+        if (ka, kb) in designed or (kb, ka) in designed:
             out.append({"a": ka, "b": kb, "score": round(score, 4), "cov_a": round(cov_a, 4), "cov_b": round(cov_b, 4),
-                        "together": count, "overlap_seconds": round(ov, 3),
-                        "designed": (ka, kb) in designed or (kb, ka) in designed})
+                        "together": count, "overlap_seconds": round(ov, 3), "designed": True})
     return sorted(out, key=lambda p: (p["a"], p["b"]))
 
 
@@ -163,7 +166,7 @@ def build(tl, rules, instances, *, seed, scale, version, generated_at):
         firing = [r for r in recs if r["episodes"]]
         hours, weekdays = [0] * 24, [0] * 7
         for e in eps:
-            if not e["truncated"]:
+            if e["fired_inside"]:
                 when = datetime.fromtimestamp(e["fired_at"], timezone.utc)
                 hours[when.hour] += 1
                 weekdays[when.weekday()] += 1
@@ -182,6 +185,10 @@ def build(tl, rules, instances, *, seed, scale, version, generated_at):
             "flapping_instances": [{"instance": r["key"], "max_psc": r["max_psc"], "flap_starts": r["flap_starts"]}
                                    for r in recs if r["flapping"]],
             "fired_hour_utc": hours, "fired_weekday_utc": weekdays,
+            "resolve_seconds": sorted(round(e["resolved_at"] - e["fired_at"], 3) for e in eps if e["fired_inside"] and not e["open"]),
+            "pending_delays": sorted(round(e["fired_at"] - e["active_at"], 3) for e in eps if e["fired_inside"]),
+            "median_episode_seconds": median([(e["resolved_at"] or start + window_s) - e["fired_at"] for e in eps]) if eps else None,
+            "value_labels": sorted(k for k, v in spec["labels"].items() if "$value" in str(v)),
         }
 
     by_rule_index = {}
@@ -213,6 +220,7 @@ def build(tl, rules, instances, *, seed, scale, version, generated_at):
         "instances": inst_out,
         "cofiring_pairs": cofiring_pairs(tl, instances, designed),
         "designed_pairs": sorted([list(p) for p in designed]),
+        "designed_rule_pairs": sorted([lead, follower] for follower, lead in {**model.COFIRE_PAIRS, **model.SPREAD_PAIRS}.items()),
         "dead_rules": sorted(n_ for n_, r in rules_out.items() if r["dead"]),
         "unhealthy_rules": [{"rule": r, "health": "err", "error_contains": msg} for r, msg in sorted(model.ERROR_RULES.items())],
         "always_firing": list(model.ALWAYS_FIRING),

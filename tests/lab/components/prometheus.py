@@ -21,7 +21,6 @@ from tests.lab.common import LabContext, LabError, daemon_alive, free_port, star
 NAME = "prometheus"
 DAEMON = "prometheus"
 DEFAULT_SEED = 42
-HISTORY_MAX_AGE_S = 24 * 3600  # a day-old history is regenerated so "the last N days" stays meaningful
 RETENTION = "3650d"            # retention counts back from the newest block: keep every history block
 POLICY_RC = Path("/usr/sbin/policy-rc.d")
 
@@ -41,6 +40,14 @@ def _read_record(ctx: LabContext) -> dict:
 
 def _seed() -> int:
     return int(os.environ.get("LAB_PROMETHEUS_SEED", DEFAULT_SEED))
+
+
+def _history_end() -> int:
+    """The history ends at the last UTC midnight (LAB_PROMETHEUS_END, unix seconds, picks another
+    day), so it is the same all day and a new one comes with each day."""
+    from tests.lab.alerts.generator import day_end
+
+    return day_end(float(os.environ.get("LAB_PROMETHEUS_END") or time.time()))
 
 
 # ------------------------------------------------------------------ install
@@ -83,12 +90,13 @@ def history_dir(ctx: LabContext, prometheus_bin: str) -> tuple[Path, bool]:
     key = f"v{GENERATOR_VERSION}-seed{_seed()}-{'scale' if ctx.scale else 'default'}"
     target = ctx.cache_dir / "prometheus-history" / key
     truth = target / "ground_truth.json"
-    if truth.exists() and time.time() - json.loads(truth.read_text())["window"]["end"] < HISTORY_MAX_AGE_S:
+    end = _history_end()
+    if truth.exists() and json.loads(truth.read_text())["window"]["end"] == end:
         return target, False
     ctx.log(f"prometheus: generating the alert history {key} (this takes longer with --scale)")
     building = target.with_name(key + ".building")
     shutil.rmtree(building, ignore_errors=True)
-    generate(building, seed=_seed(), scale=bool(ctx.scale), prometheus_bin=prometheus_bin)
+    generate(building, seed=_seed(), scale=bool(ctx.scale), end=end, prometheus_bin=prometheus_bin)
     shutil.rmtree(target, ignore_errors=True)
     building.rename(target)
     return target, True
@@ -133,7 +141,7 @@ def up(ctx: LabContext, info: dict) -> dict:
     workdir = _dir(ctx)
     recorded = _read_record(ctx)
     if (recorded and daemon_alive(DAEMON, workdir) and recorded.get("scale") == bool(ctx.scale)
-            and recorded.get("seed") == _seed()):
+            and recorded.get("seed") == _seed() and recorded.get("window_end") == _history_end()):
         ctx.log(f"prometheus: already up at {recorded['url']}")
         return recorded
     down(ctx)

@@ -82,8 +82,9 @@ def test_noise_ranks_flapper_first(result):
 
 def test_cofiring_and_cascade(result):
     res, _truth = result
-    assert [p["rules"] for p in res["cofiring"]] == [["Follow", "Lead"]] or [p["rules"] for p in res["cofiring"]] == [["Lead", "Follow"]]
-    assert [c["rules"] for c in res["cascades"]] == [["Lead", "Follow"]]
+    assert sorted((p["level"], p["rules"]) for p in res["cofiring"]) == [("instance", ["Follow", "Lead"]), ("rule", ["Follow", "Lead"])]
+    assert sorted((c["level"], c["rules"]) for c in res["cascades"]) == [("instance", ["Lead", "Follow"]), ("rule", ["Lead", "Follow"])]
+    assert all(item["confidence"] > 0.99 for item in res["cofiring"] + res["cascades"])
     ids = {(r["id"], tuple(r.get("rules") or ())) for r in res["recommendations"]}
     assert ("advice.inhibit_cascade", ("Lead", "Follow")) in ids
 
@@ -153,3 +154,9 @@ def test_results_are_deterministic():
     first = analyze(alerts, states, groups, START, END)
     second = analyze(list(reversed(alerts)), list(reversed(states)), groups, START, END)
     assert first == second
+
+
+@pytest.mark.parametrize("alpha", [0, -0.1, 1.5])
+def test_significance_out_of_range_is_named(alpha):
+    with pytest.raises(AlertInputError, match="cofiring.significance"):
+        analyze([], [], [], START, END, {"cofiring_alpha": alpha})
