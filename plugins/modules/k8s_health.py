@@ -22,6 +22,11 @@ description:
     kills, scheduling, evictions, restarts judged by count and recency), workloads, Warning events, and a
     configuration audit (requests/limits, probes, securityContext, NetworkPolicy coverage, RBAC excess, quotas,
     PodDisruptionBudgets, deprecated APIs requested according to C(apiserver_requested_deprecated_apis)).
+  - Also reads cluster objects that often explain a bad night - admission webhooks whose Service is missing or has
+    no ready endpoint (critical with C(failurePolicy=Fail)), namespaces stuck Terminating (with the namespace
+    controller's reason and the finalizers), CertificateSigningRequests left pending (kubelet serving certificates)
+    or approved and never issued, PersistentVolumeClaims Pending or Lost, HorizontalPodAutoscalers at
+    C(maxReplicas) or unable to scale, and Services whose selector reaches no ready pod (from EndpointSlices).
   - A list the credentials may not read (HTTP 403) makes its checks V(forbidden), never healthy; other failed
     reads make them V(unavailable) with the reason. The rest of the result is still returned.
   - Lists are read in pages of 500 with a field projection and judged page by page, so memory stays bounded on
@@ -313,7 +318,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sre.toolkit.plugins.module_utils._argspec import K8S_AUTH_SPEC, protect_kubeconfig, spec
 from ansible_collections.sre.toolkit.plugins.module_utils._deps import OptionalImport
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError, fail_from_error
-from ansible_collections.sre.toolkit.plugins.module_utils._health import manifests, plan, scoring
+from ansible_collections.sre.toolkit.plugins.module_utils._health import manifests, objects, plan, scoring
 from ansible_collections.sre.toolkit.plugins.module_utils._health.apiserver import LEADER_LEASES
 from ansible_collections.sre.toolkit.plugins.module_utils._health.model import GROUPS, STATUS_FORBIDDEN, STATUS_UNAVAILABLE
 from ansible_collections.sre.toolkit.plugins.module_utils._health.scan import ConfigError, HealthScan
@@ -392,6 +397,24 @@ def read_control_plane(client, scan):
         scan.checks["controlplane.componentstatuses"].mark("skipped", "not needed: leader Leases are visible")
 
 
+def read_webhook_services(client, scan):
+    """GET each Service an admission webhook calls (a 404 is a finding) and list its EndpointSlices."""
+    for namespace, name in scan.webhook_services():
+        service_path, slices_path, params = objects.webhook_service_paths(namespace, name)
+        try:
+            try:
+                service = client.get(service_path)
+            except ToolkitError as exc:
+                if exc.kind != "not_found":
+                    raise
+                service = None
+            slices = client.list_all(slices_path, params=params, fields=objects.SLICE_FIELDS) if service is not None else []
+        except ToolkitError as exc:
+            scan.coverage_gap([objects.WEBHOOKS], gap_status(exc), "webhook Service %s/%s: %s" % (namespace, name, exc.msg))
+            continue
+        scan.add_webhook_service(namespace, name, service, slices)
+
+
 def read_metrics(client, scan):
     try:
         scan.add_deprecated_metrics(client.get_text("/metrics"))
@@ -408,8 +431,9 @@ def run_live(params, scan):
         exc.msg = "cannot reach the Kubernetes API server: %s" % exc.msg
         raise
     read_control_plane(client, scan)
-    for source in plan.sources_for(scan):
+    for source in plan.sources_for(scan) + objects.sources_for(scan):
         read_source(client, scan, source)
+    read_webhook_services(client, scan)
     if params["read_metrics"] and scan.wants("audit.deprecated_apis"):
         read_metrics(client, scan)
     elif scan.wants("audit.deprecated_apis"):

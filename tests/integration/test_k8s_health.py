@@ -453,3 +453,123 @@ def test_role_runs_one_cluster_per_inventory_host(lab, tmp_path):
     assert reports == ["shop-broken.json", "shop-healthy.json"]
     broken = json.loads((tmp_path / "reports" / "shop-broken.json").read_text())
     assert broken["summary"]["counts"]["critical"] > 0 and broken["summary"]["gate"]
+
+
+# ---- cluster objects: admission webhooks, Terminating namespaces, CSRs, PVCs, HPAs, Services ----------
+
+OBJECT_CHECKS = ["controlplane.admission_webhooks", "controlplane.namespaces", "controlplane.certificate_requests",
+                 "workloads.volume_claims", "workloads.autoscalers", "workloads.services"]
+# pending/terminating thresholds 0: the seeded objects may be seconds old; whether a threshold holds is unit-tested
+OBJECT_THRESHOLDS = dict(WIDE, pending_minutes=0, terminating_minutes=0)
+# lab-chaos is disturbed by the pod_killer tests (its Services may briefly lose every ready endpoint)
+STABLE_LAB = ("lab-healthy", "lab-broken", "lab-audit", "lab-objects")
+
+
+@pytest.fixture(scope="module")
+def objects_truth(lab):
+    truth = lab["truth"].get("cluster_objects")
+    assert truth, "the lab predates the cluster-object seed: python tests/lab/lab.py down --only k8s && up"
+    return truth
+
+
+@pytest.fixture(scope="module")
+def objects_result(lab, objects_truth):
+    result = health(lab, checks=OBJECT_CHECKS + ["events.warnings"], thresholds=OBJECT_THRESHOLDS)
+    assert not result.get("failed"), result.get("msg")
+    return result
+
+
+def of_check(result, check_id):
+    return [f for f in result["findings"] if f["check"] == check_id]
+
+
+def test_cluster_object_checks_all_ran(objects_result):
+    statuses = {c["id"]: c for c in objects_result["checks"]}
+    for cid in OBJECT_CHECKS:
+        assert statuses[cid]["status"] == "findings" and statuses[cid]["objects"] > 0, statuses[cid]
+    assert objects_result["summary"]["complete"] is True
+
+
+def test_admission_webhooks_exactly_the_designed_ones(objects_result, objects_truth):
+    found = {(f["kind"], f["name"], f["evidence"]["webhook"]): f for f in of_check(objects_result, "controlplane.admission_webhooks")}
+    designed = {(w["kind"], w["name"], w["webhook"]): w for w in objects_truth["webhooks"] if w["finding"]}
+    assert set(found) == set(designed), sorted(found)
+    for key, want in designed.items():
+        item = found[key]
+        assert (item["id"], item["severity"]) == (want["finding"], want["severity"]), item
+        assert item["evidence"]["failure_policy"] == want["failure_policy"] and item["evidence"]["service"] == want["service"]
+        assert item["evidence"]["rules"] and item["fix"]
+    reason = [c for c in objects_result["checks"] if c["id"] == "controlplane.admission_webhooks"][0]["reason"]
+    for url_hook in (w for w in objects_truth["webhooks"] if w.get("url")):
+        assert "%s/%s" % (url_hook["name"], url_hook["webhook"]) in reason and "not judged by endpoints" in reason
+
+
+def test_stuck_namespaces_with_their_cause(objects_result, objects_truth):
+    found = {f["name"]: f for f in of_check(objects_result, "controlplane.namespaces") if f["name"].startswith("lab-")}
+    assert set(found) == {n["name"] for n in objects_truth["namespaces"]}, sorted(found)
+    for want in objects_truth["namespaces"]:
+        item = found[want["name"]]
+        assert item["id"] == "namespace.stuck_terminating" and item["evidence"]["cause"] == want["cause"], item
+        assert want["finalizer"] in item["message"] and item["evidence"]["since"]
+    # the healthy lab namespaces are Active
+    assert not [f for f in of_check(objects_result, "controlplane.namespaces") if f["name"] in STABLE_LAB]
+
+
+def test_certificate_signing_requests(objects_result, objects_truth):
+    found = {f["name"]: f for f in of_check(objects_result, "controlplane.certificate_requests")}
+    designed = {c["name"]: c for c in objects_truth["csrs"] if c["finding"]}
+    assert set(found) == set(designed), sorted(found)
+    for name, want in designed.items():
+        item = found[name]
+        assert (item["id"], item["severity"], item["evidence"]["signer"]) == (want["finding"], want["severity"], want["signer"]), item
+    serving = found["lab-kubelet-serving-pending"]
+    if serving["evidence"]["requestor"].startswith("system:node:"):
+        assert serving["evidence"]["node"] == objects_truth["node"]
+
+
+def test_pending_claims_with_their_reason_and_event(objects_result, objects_truth):
+    found = {(f["namespace"], f["name"]): f for f in of_check(objects_result, "workloads.volume_claims") if f["namespace"] in STABLE_LAB}
+    designed = {(p["namespace"], p["name"]): p for p in objects_truth["pvcs"] if p["finding"]}
+    assert set(found) == set(designed), sorted(found)
+    for key, want in designed.items():
+        item = found[key]
+        assert item["id"] == want["finding"] and want["reason"] in item["evidence"]["reason"], item
+        if want["event_reason"]:
+            assert item["evidence"]["last_event"]["reason"] == want["event_reason"], item
+
+
+def test_autoscalers(objects_result, objects_truth):
+    found = {}
+    for f in of_check(objects_result, "workloads.autoscalers"):
+        found.setdefault((f["namespace"], f["name"]), []).append(f["id"])
+    for want in objects_truth["hpas"]:
+        assert sorted(found.pop((want["namespace"], want["name"]), [])) == sorted(want["findings"]), want
+    assert not [k for k in found if k[0] in STABLE_LAB], found
+
+
+def test_services_without_ready_endpoints(objects_result, objects_truth):
+    found = {(f["namespace"], f["name"]): f["id"] for f in of_check(objects_result, "workloads.services") if f["namespace"] in STABLE_LAB}
+    designed = {(s["namespace"], s["name"]): s["finding"] for s in objects_truth["services"] if s["finding"]}
+    assert found == designed
+
+
+def test_cluster_object_reads_that_are_forbidden_are_coverage_gaps(lab, service_account):
+    # cluster-scoped reads only: the lab binds ClusterRole view to system:authenticated (an audit finding),
+    # which grants the namespaced ones (services, endpointslices, claims, HPAs) to every identity
+    dropped = {"admissionregistration.k8s.io", "certificates.k8s.io", "storage.k8s.io"}
+
+    def drop(rule):
+        return None if set(rule.get("apiGroups", [])) & dropped else rule
+    auth = service_account(drop)
+    result = run_module("k8s_health", dict(auth, checks=OBJECT_CHECKS, thresholds=OBJECT_THRESHOLDS))
+    assert not result.get("failed"), result.get("msg")
+    statuses = {c["id"]: c for c in result["checks"]}
+    gaps = ["controlplane.admission_webhooks", "controlplane.certificate_requests", "workloads.volume_claims"]
+    for cid in gaps:
+        reason = statuses[cid]["reason"]
+        assert statuses[cid]["status"] == "forbidden" and ("403" in reason or "forbidden" in reason.lower()), statuses[cid]
+    for cid in ("controlplane.namespaces", "workloads.autoscalers", "workloads.services"):
+        assert statuses[cid]["status"] == "findings", statuses[cid]
+    assert not [f for f in result["findings"] if f["check"] in ("controlplane.admission_webhooks", "controlplane.certificate_requests")]
+    assert sorted(result["summary"]["coverage_gaps"]) == gaps
+    assert any("not covered" in w and "controlplane.certificate_requests" in w for w in result.get("warnings", []))

@@ -24,6 +24,10 @@ BUILD_SCRIPT = REPO_ROOT / "tests" / "lab" / "build-k8s.sh"
 SCENARIO_LABEL = "lab.sre-toolkit.io/scenario"
 NODE_STATE_LABEL = "lab.sre-toolkit.io/node-state"
 SETTLE_TIMEOUT = 600.0  # generous: CI machines with 2 cores get very busy
+# No HPA controller (the lab has no metrics API: it would mark every HPA ScalingActive=False, so the
+# cluster-object seed writes HPA status itself) and no CSR cleaner (it deletes approved-but-unissued CSRs
+# after an hour and pending ones after a day; the lab may live longer).
+KCM_CONTROLLERS = "*,-horizontal-pod-autoscaler-controller,-certificatesigningrequest-cleaner-controller"
 LEADER_ELECTION = [{"key": "leader-elect-lease-duration", "value": "60s"}, {"key": "leader-elect-renew-deadline", "value": "45s"},
                    {"key": "leader-elect-retry-period", "value": "5s"}]
 
@@ -94,6 +98,7 @@ PURPOSE = {
     "lab-broken": "failing pods and warning events",
     "lab-audit": "configuration-audit findings and a ResourceQuota near full",
     "lab-chaos": "pod_killer targets with and without PDBs",
+    "lab-objects": "cluster objects: dead webhook backends, Pending claims, HPAs, Services without endpoints (cluster_objects.py)",
 }
 
 
@@ -202,7 +207,7 @@ def kwokctl_config(bin_dir: Path, scale: bool = False) -> str:
             {"name": "kube-apiserver", "extraArgs": [{"key": "event-ttl", "value": "168h"}]},
             # A busy 2-core CI machine can stall a lease renewal past the default 10 s deadline;
             # the loser of a leader election exits, and nothing restarts it.
-            {"name": "kube-controller-manager", "extraArgs": LEADER_ELECTION},
+            {"name": "kube-controller-manager", "extraArgs": LEADER_ELECTION + [{"key": "controllers", "value": KCM_CONTROLLERS}]},
             {"name": "kube-scheduler", "extraArgs": LEADER_ELECTION},
             # kwok logs every status patch at INFO: megabytes per minute at scale.
             {"name": "kwok-controller", "extraArgs": [{"key": "v", "value": "WARN"}]},
@@ -440,7 +445,8 @@ def seed(ctx: LabContext, kubectl: Kubectl, info: dict) -> dict:
     if tls.get("k8s_secrets_manifest"):
         kubectl.apply(Path(tls["k8s_secrets_manifest"]))
     _settle_workloads(kubectl)
-    return {"events": _seed_events(kubectl), "tls": tls}
+    from tests.lab.k8s import cluster_objects
+    return {"events": _seed_events(kubectl), "tls": tls, "cluster_objects": cluster_objects.seed(kubectl)}
 
 
 # ---------------------------------------------------------------- ground truth
@@ -551,6 +557,7 @@ def ground_truth(kubectl: Kubectl, version: str, server: str, seeded: dict) -> d
         "resource_quotas": sorted(quotas, key=lambda q: (q["namespace"], q["name"])),
         "rbac": RBAC,
         "tls_secrets": tls.get("k8s_secrets_ground_truth"),
+        "cluster_objects": seeded.get("cluster_objects"),
     }
 
 
