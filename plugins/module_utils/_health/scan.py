@@ -142,6 +142,7 @@ class HealthScan(objects.ObjectChecks):
         self.namespaces_with_netpol = set()
         self.replicated = []
         self.pdbs = []
+        self.static_replicas = []
         self.roles = {}
         self.bindings = []
         self.events = EventGroups(self.now, self.t["event_window_minutes"], self.t["event_min_count"])
@@ -364,6 +365,10 @@ class HealthScan(objects.ObjectChecks):
         # Jobs made by CronJobs and ReplicaSets made by Deployments are audited through their owner
         if kind in AUDITED_KINDS and not (kind in ("Job", "ReplicaSet") and owner_kind):
             self._audit_template(kind, obj)
+        if not live and kind in STATIC_REPLICA_KINDS and not owner_kind:
+            # manifests: a PDB's minAvailable is judged against the replicas of what it selects
+            labels = dig(obj, "spec", "template", "metadata", "labels", default={})
+            self.static_replicas.append((ns, int(dig(obj, "spec", "replicas", default=1)), labels))
         if kind in ("Deployment", "StatefulSet") and self._audit_scope(ns):
             replicas = int(dig(obj, "spec", "replicas", default=1))
             if replicas >= 2:
@@ -399,7 +404,7 @@ class HealthScan(objects.ObjectChecks):
         self.pdbs.append((ns, meta(pdb).get("name"), dig(pdb, "spec", "selector"), pdb if not live else None))
         if live:
             self.ran("workloads.disruption_budgets", 1)
-            self.emit("workloads.disruption_budgets", [workloads.judge_pdb_status(pdb)])
+            self.emit("workloads.disruption_budgets", [audit.judge_pdb(pdb)])
 
     # ---- events --------------------------------------------------------------------------
 
@@ -446,7 +451,8 @@ class HealthScan(objects.ObjectChecks):
             ns = meta(binding).get("namespace") or ""
             role_key = ("ClusterRole", "", ref.get("name")) if ref.get("kind") == "ClusterRole" else ("Role", ns, ref.get("name"))
             self.checks["audit.rbac"].objects += 1
-            self.emit("audit.rbac", audit.judge_binding(binding, self.roles.get(role_key), kind == "ClusterRoleBinding"))
+            self.emit("audit.rbac", audit.judge_binding(binding, self.roles.get(role_key), kind == "ClusterRoleBinding",
+                                                        self.server_version or self.config["target_version"]))
 
     def _finish_network_policies(self):
         record = self.checks["audit.network_policies"]
@@ -467,10 +473,15 @@ class HealthScan(objects.ObjectChecks):
             matching = [p for p in self.pdbs if p[0] == ns and label_selector_matches(p[2], labels)]
             if not matching:
                 self.emit("audit.pdb_coverage", [audit.workload_without_pdb(kind, ns, name, replicas)])
-            for static in (p[3] for p in matching):
-                if static is not None:
-                    self.ran("workloads.disruption_budgets", 1)
-                    self.emit("workloads.disruption_budgets", [audit.pdb_spec_blocks(static, replicas)])
+
+    def _finish_static_pdbs(self):
+        """Manifests: each PDB judged once, by its spec and the replicas of the workloads it selects."""
+        for ns, _name, selector, static in self.pdbs:
+            if static is None:
+                continue
+            selected = [r for wl_ns, r, labels in self.static_replicas if wl_ns == ns and label_selector_matches(selector, labels)]
+            self.ran("workloads.disruption_budgets", 1)
+            self.emit("workloads.disruption_budgets", [audit.judge_pdb(static, sum(selected) if selected else None)])
 
     # ---- versions ------------------------------------------------------------------------
 
