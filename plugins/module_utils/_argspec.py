@@ -5,8 +5,11 @@
 from __future__ import annotations
 
 import copy
+import math
 
 from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError, fail_from_error
 
 K8S_AUTH_SPEC = {
     "kubeconfig": {"type": "raw", "fallback": (env_fallback, ["K8S_AUTH_KUBECONFIG"])},
@@ -76,3 +79,121 @@ def kubeconfig_secrets(value):
 def protect_kubeconfig(module):
     """Register a dict kubeconfig's credentials as no_log values (a path needs nothing)."""
     module.no_log_values.update(kubeconfig_secrets(module.params.get("kubeconfig")))
+
+
+# ---- numeric options: one table of allowed ranges, checked once after AnsibleModule parsing ----
+
+def bounds(low=None, high=None, low_open=False, high_open=False, unit=""):
+    """An allowed range: low/high None = unbounded; *_open = the bound itself is not allowed."""
+    return {"low": low, "high": high, "low_open": low_open, "high_open": high_open, "unit": unit}
+
+
+SECONDS = bounds(0, low_open=True, unit="seconds")
+SECONDS_OR_ZERO = bounds(0, unit="seconds")
+COUNT = bounds(0)
+AT_LEAST_ONE = bounds(1)
+SHARE = bounds(0, 1)
+
+# Options of the shared specs (K8S_AUTH_SPEC, PROMETHEUS_SPEC), checked in every module that has them.
+SHARED_BOUNDS = {
+    "api_timeout": SECONDS, "api_retries": COUNT, "api_deadline": SECONDS,
+    "prometheus_timeout": SECONDS, "prometheus_retries": COUNT,
+}
+# Each module's own numeric options. A dotted name reaches a suboption; "[]" steps into each list item.
+MODULE_BOUNDS = {
+    "k8s_health": {"min_score": bounds(0, 100)},
+    "pod_killer": {
+        "count": AT_LEAST_ONE, "percent": bounds(0, 100, low_open=True), "max_per_owner": COUNT, "min_ready_replicas": COUNT,
+        "grace_period": SECONDS_OR_ZERO, "interval": SECONDS_OR_ZERO, "recovery_timeout": SECONDS_OR_ZERO, "recovery_poll": SECONDS,
+        "gate.http_timeout": SECONDS, "gate.http_status[]": bounds(100, 599),
+    },
+    "memory_hog": {"workers": AT_LEAST_ONE, "duration": bounds(1, unit="seconds"), "ramp": SECONDS_OR_ZERO,
+                   "timeout_margin": bounds(1, unit="seconds")},
+    "alert_frequency": {
+        "gap_tolerance": bounds(0, 1, low_open=True, high_open=True),
+        "flapping.high_threshold": bounds(0, 100, unit="percent"), "flapping.low_threshold": bounds(0, 100, unit="percent"),
+        "flapping.states": bounds(3), "cofiring.min_score": SHARE, "cofiring.min_jaccard": SHARE, "cofiring.min_together": AT_LEAST_ONE,
+        "cofiring.cascade_min_lift": bounds(0, low_open=True), "cofiring.cascade_min_share": SHARE,
+        "cofiring.significance": bounds(0, 1, low_open=True, high_open=True),
+        "slos[].objective": bounds(0, 100, low_open=True, high_open=True),
+    },
+    "cert_expiry": {
+        "verify_in_days": bounds(0, unit="days"), "warn_days": bounds(0, unit="days"), "critical_days": bounds(0, unit="days"),
+        "workers": AT_LEAST_ONE, "per_host_limit": AT_LEAST_ONE, "tls_timeout": SECONDS, "tls_deadline": SECONDS, "tls_retries": COUNT,
+    },
+}
+# (lower, higher, why): the first may not be above the second.
+MODULE_ORDER = {
+    "alert_frequency": [("flapping.low_threshold", "flapping.high_threshold", "flapping stops below the low threshold")],
+    "cert_expiry": [("critical_days", "warn_days", "the warning comes before the critical state")],
+    "memory_hog": [("ramp", "duration", "the ramp is part of the duration")],
+}
+
+
+def _number(value):
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def describe_bounds(rule):
+    parts = []
+    if rule["low"] is not None:
+        parts.append(("more than %s" if rule["low_open"] else "at least %s") % _number(rule["low"]))
+    if rule["high"] is not None:
+        parts.append(("less than %s" if rule["high_open"] else "at most %s") % _number(rule["high"]))
+    return " and ".join(parts) + (" " + rule["unit"] if rule["unit"] else "")
+
+
+def option_values(params, path):
+    """[(display name, value)] of a dotted option path in parsed params; absent (None) values are left out."""
+    found = [("", params)]
+    for part in path.split("."):
+        many = part.endswith("[]")
+        key = part[:-2] if many else part
+        deeper = []
+        for name, node in found:
+            if not isinstance(node, dict) or node.get(key) is None:
+                continue
+            label = "%s.%s" % (name, key) if name else key
+            if many and isinstance(node[key], list):
+                deeper += [("%s[%d]" % (label, index), item) for index, item in enumerate(node[key]) if item is not None]
+            elif not many:
+                deeper.append((label, node[key]))
+        found = deeper
+    return found
+
+
+def _outside(value, rule):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    low, high = rule["low"], rule["high"]
+    if low is not None and (value < low or (rule["low_open"] and value == low)):
+        return True
+    return high is not None and (value > high or (rule["high_open"] and value == high))
+
+
+def numeric_problems(params, module_name):
+    """[(option, message)] for every numeric option outside its range or out of order, in table order."""
+    table = dict(SHARED_BOUNDS, **MODULE_BOUNDS.get(module_name, {}))
+    problems = []
+    for path, rule in table.items():
+        for name, value in option_values(params, path):
+            if isinstance(value, float) and not math.isfinite(value):
+                problems.append((name, "%s: must be a finite number (%s), got %s" % (name, describe_bounds(rule), value)))
+            elif _outside(value, rule):
+                problems.append((name, "%s: must be %s, got %s" % (name, describe_bounds(rule), _number(value))))
+    bad = set(name for name, _message in problems)
+    for lower, higher, why in MODULE_ORDER.get(module_name, []):
+        low_values, high_values = dict(option_values(params, lower)), dict(option_values(params, higher))
+        if lower in low_values and higher in high_values and not bad & {lower, higher} and low_values[lower] > high_values[higher]:
+            problems.append((lower, "%s (%s) must not be above %s (%s): %s" % (
+                lower, _number(low_values[lower]), higher, _number(high_values[higher]), why)))
+    return problems
+
+
+def check_numeric_options(module, module_name):
+    """Fail the module (error_kind invalid) naming every numeric option outside its allowed range."""
+    problems = numeric_problems(module.params, module_name)
+    if problems:
+        error = ToolkitError("; ".join(message for _name, message in problems), kind="invalid",
+                             details={"params": [name for name, _message in problems]})
+        fail_from_error(module, error, changed=False)

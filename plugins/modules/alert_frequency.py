@@ -413,7 +413,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sre.toolkit.plugins.module_utils._alerts.analyze import MAX_WINDOW, Collector, analyze, parse_matchers
 from ansible_collections.sre.toolkit.plugins.module_utils._alerts.common import parse_duration, resolve_window
 from ansible_collections.sre.toolkit.plugins.module_utils._alerts.slo import windows_needed
-from ansible_collections.sre.toolkit.plugins.module_utils._argspec import PROMETHEUS_SPEC, spec
+from ansible_collections.sre.toolkit.plugins.module_utils._argspec import PROMETHEUS_SPEC, check_numeric_options, spec
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError, fail_from_error
 from ansible_collections.sre.toolkit.plugins.module_utils._gc import collector_paused
 from ansible_collections.sre.toolkit.plugins.module_utils._http import HttpClient
@@ -568,6 +568,7 @@ def run(params, now):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    check_numeric_options(module, "alert_frequency")
     try:
         result, warnings = run(module.params, time.time())
     except ToolkitError as exc:

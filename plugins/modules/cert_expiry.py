@@ -383,7 +383,7 @@ import ssl
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sre.toolkit.plugins.module_utils._argspec import K8S_AUTH_SPEC, protect_kubeconfig, spec
+from ansible_collections.sre.toolkit.plugins.module_utils._argspec import K8S_AUTH_SPEC, check_numeric_options, protect_kubeconfig, spec
 from ansible_collections.sre.toolkit.plugins.module_utils._deps import OptionalImport
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError, fail_from_error
 
@@ -607,6 +607,7 @@ def main():
     protect_secrets(module)
     CRYPTOGRAPHY.require(module, reason="to read certificates")
     protect_kubeconfig(module)
+    check_numeric_options(module, "cert_expiry")
     try:
         result = run(module)
     except ToolkitError as exc:

@@ -315,7 +315,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sre.toolkit.plugins.module_utils._argspec import K8S_AUTH_SPEC, protect_kubeconfig, spec
+from ansible_collections.sre.toolkit.plugins.module_utils._argspec import K8S_AUTH_SPEC, check_numeric_options, protect_kubeconfig, spec
 from ansible_collections.sre.toolkit.plugins.module_utils._deps import OptionalImport
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError, fail_from_error
 from ansible_collections.sre.toolkit.plugins.module_utils._health import manifests, objects, plan, scoring
@@ -451,11 +451,10 @@ def run_manifests(params, config):
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     protect_kubeconfig(module)
+    check_numeric_options(module, "k8s_health")
     params = module.params
     started = time.monotonic()
     try:
-        if not 0 <= params["min_score"] <= 100:
-            raise ToolkitError("min_score: must be between 0 and 100, got %s" % params["min_score"])
         try:
             config = scan_config(params)
             if params["src"]:

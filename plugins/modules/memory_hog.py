@@ -303,7 +303,7 @@ import uuid
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sre.toolkit.plugins.module_utils._argspec import K8S_AUTH_SPEC, protect_kubeconfig, spec
+from ansible_collections.sre.toolkit.plugins.module_utils._argspec import K8S_AUTH_SPEC, check_numeric_options, protect_kubeconfig, spec
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError, fail_from_error
 from ansible_collections.sre.toolkit.plugins.module_utils._k8s import K8sClient
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos import memory, memory_host, memory_pod
@@ -398,6 +398,7 @@ def main():
         ],
     )
     protect_kubeconfig(module)
+    check_numeric_options(module, "memory_hog")
     params = module.params
     rehearse = module.check_mode or params["dry_run"]
     try:

@@ -393,7 +393,8 @@ skipped_pods:
     - Every other pod that was read, with the first rule it failed, sorted by namespace and name.
     - "Reasons, in the order they are checked (the first that applies is reported): C(namespace_not_included),
       C(namespace_excluded), C(protected_namespace), C(namespace_opted_out), C(pod_opted_out), C(label_selector_mismatch),
-      C(field_selector_mismatch), C(name_mismatch), C(phase_mismatch), C(no_owner), C(owner_kind_unsupported), C(owner_not_found), C(owner_kind_not_included), C(owner_kind_excluded),
+      C(field_selector_mismatch), C(name_mismatch), C(phase_mismatch), C(no_owner), C(owner_kind_unsupported), C(owner_not_found),
+      C(owner_kind_not_included), C(owner_kind_excluded),
       C(terminating), C(not_running), C(not_ready), C(too_young), C(owner_not_ready), C(owner_cooldown),
       C(multiple_pdbs), C(pdb_not_observed), C(outside_window), C(max_per_owner), C(min_ready_replicas),
       C(pdb_budget), C(not_sampled), C(gone), C(pdb_refused), C(gate_failed)."
@@ -506,7 +507,8 @@ record:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sre.toolkit.plugins.module_utils._argspec import K8S_AUTH_SPEC, PROMETHEUS_SPEC, protect_kubeconfig, spec
+from ansible_collections.sre.toolkit.plugins.module_utils._argspec import (K8S_AUTH_SPEC, PROMETHEUS_SPEC, check_numeric_options,
+                                                                           protect_kubeconfig, spec)
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos.pod_run import PodKillerRun
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos.pods import PodKillerOptions
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError, fail_from_error
@@ -604,6 +606,7 @@ def build_run(params):
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     protect_kubeconfig(module)
+    check_numeric_options(module, "pod_killer")
     params = module.params
     runner = None
     try:
