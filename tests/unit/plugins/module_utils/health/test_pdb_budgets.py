@@ -58,8 +58,8 @@ def test_spec_alone_blocks_whatever_it_selects_in_files(spec):
 def test_spec_alone_blocks_live_even_when_it_selects_no_pod(spec):
     scan = HealthScan(now=NOW)
     scan.listed(["workloads.disruption_budgets"])
-    scan.add_pdb(pdb("lonely", ns="shop", status={"expectedPods": 0, "disruptionsAllowed": 0, "currentHealthy": 0,
-                                                   "desiredHealthy": 0, "observedGeneration": 1}, **spec))
+    empty = {"expectedPods": 0, "disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "observedGeneration": 1}
+    scan.add_pdb(pdb("lonely", ns="shop", status=empty, **spec))
     scan.add_pdb(pdb("unobserved", ns="shop", **spec))  # no status yet: the spec decides
     assert blocked(scan.result()) == ["lonely", "unobserved"]
 
