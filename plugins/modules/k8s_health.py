@@ -207,6 +207,9 @@ summary:
       description: Reasons O(fail_on) or O(min_score) failed the task; empty when it passed.
       type: list
       elements: str
+    errors:
+      description: With O(src), the number of entries in RV(errors); any makes RV(summary.complete) false.
+      type: int
   sample: {score: 87.5, grade: B, counts: {critical: 3, warning: 12, info: 4}, complete: true, gate: []}
 checks:
   description: Every check, sorted by id, with what it judged.
