@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 
 from ansible_collections.sre.toolkit.plugins.module_utils._alerts import advice, cofiring, flapping, patterns, rules, silences, slo, stats
+from ansible_collections.sre.toolkit.plugins.module_utils._alerts.findings import from_recommendations
+from ansible_collections.sre.toolkit.plugins.module_utils._findings import contract
 from ansible_collections.sre.toolkit.plugins.module_utils._alerts.common import AlertInputError, rounded
 from ansible_collections.sre.toolkit.plugins.module_utils._alerts.episodes import DEFAULT_IGNORED_LABELS, Collector, build_episodes
 
@@ -205,6 +207,7 @@ def analyze(alerts_series, for_state_series, rule_groups, start, end, options=No
 
     slo_rows = [slo.burn_view(s["name"], s["objective"], s["error_ratios"], window) for s in (slo_inputs or ())]
     slo_rows.sort(key=lambda r: r["name"])
+    findings, counts = contract(from_recommendations(recommendations))
     return {
         "window": {"start": start, "end": end, "seconds": window, "timezone": str(opts["timezone"])},
         "summary": {
@@ -219,7 +222,9 @@ def analyze(alerts_series, for_state_series, rule_groups, start, end, options=No
             "unhealthy_rules": len(unhealthy),
             "rules_not_evaluated": len(rules.not_evaluated(selected)),
             "recommendations": len(recommendations),
+            "counts": counts,
         },
+        "findings": findings,
         "rules": rule_rows,
         "instances": instance_rows,
         "cofiring": pairs,
