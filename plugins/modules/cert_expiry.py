@@ -126,13 +126,13 @@ options:
     default: false
   fail_on:
     description:
-      - Fail the task (for CI) when any target matches one of these; the full result is still returned.
-      - V(warn) means severity warn or critical, V(critical) severity critical, V(error) a target that could not be read,
-        V(unverified) a chain that does not verify, V(hostname_mismatch) a leaf that does not match its hostname.
-    type: list
-    elements: str
-    choices: [warn, critical, error, unverified, hostname_mismatch]
-    default: []
+      - The gate, the same in every module of the collection - fail the task (for CI) when a finding in RV(findings) is at
+        or above this severity; the full result is still returned. V(never) (the default), V(info), V(warning), V(critical).
+      - Still accepted, the list form this module had - V(warn) (like V(warning)), V(critical), and conditions that fail
+        on their own - V(error) (a target that could not be read), V(unverified) (a chain that does not verify),
+        V(hostname_mismatch) (a leaf that does not match its hostname).
+    type: raw
+    default: never
   workers:
     description: Endpoints probed at the same time, overall.
     type: int
@@ -201,7 +201,7 @@ EXAMPLES = r"""
         sni: api.example.com
     warn_days: 30
     critical_days: 14
-    fail_on: [critical, error]
+    fail_on: critical
   delegate_to: localhost
 
 - name: Will every chain still verify in 30 days, against our own CA?
@@ -370,9 +370,28 @@ secrets:
 summary:
   description:
     - Counts (C(total), C(by_source), C(by_severity), C(errors)), the earliest expiry overall (C(earliest), with the
-      target C(id)), and C(fail_reasons) - one line per target that matched O(fail_on).
+      target C(id)), C(counts) of RV(findings) per severity, C(gate) (C(fail_on), C(failed), C(reasons)) and
+      C(fail_reasons) - one line per target that matched a condition of the list form of O(fail_on).
   returned: always
   type: dict
+findings:
+  description:
+    - Every problem in the one findings contract of the collection (C(id), C(severity), C(subject) with a readable
+      C(locator), C(message), C(fix), C(evidence), C(check)), most severe first; ids are listed in the rule catalogue
+      (docs/rule_catalogue.md), e.g. V(cert.expired), V(cert.expires_soon), V(cert.untrusted), V(cert.hostname_mismatch).
+    - C(subject.locator) names the endpoint (V(endpoint host:port (sni name))), the file and the place of the certificate
+      in it (V(file /etc/ssl/site.pem #2)) or the Secret key (V(Secret ns/name[tls.crt] #1)).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: cert.expires_soon
+      severity: warning
+      subject: {kind: Endpoint, namespace: "", name: "grafana.example.com:443", locator: "endpoint grafana.example.com:443"}
+      message: "expires in 12 day(s) (2027-01-02T00:00:00Z): CN=grafana.example.com"
+      fix: renew it before 2027-01-02T00:00:00Z
+      evidence: {days_left: 12, not_after: "2027-01-02T00:00:00Z"}
+      check: cert_expiry.endpoint
 """
 
 import datetime
@@ -396,7 +415,9 @@ from ansible_collections.sre.toolkit.plugins.module_utils._certs.chain import Tr
 from ansible_collections.sre.toolkit.plugins.module_utils._certs.load import LoadError, load_certificates
 from ansible_collections.sre.toolkit.plugins.module_utils._certs.report import (
     Settings, content_finding, endpoint_finding, error_finding, file_error_finding, parse_time, secret_finding, sort_targets, summarize)
-from ansible_collections.sre.toolkit.plugins.module_utils._certs.severity import FAIL_ON_CHOICES, check_thresholds
+from ansible_collections.sre.toolkit.plugins.module_utils._certs.findings import from_result
+from ansible_collections.sre.toolkit.plugins.module_utils._certs.severity import check_thresholds, gate_terms
+from ansible_collections.sre.toolkit.plugins.module_utils._findings import contract, gate
 from ansible_collections.sre.toolkit.plugins.module_utils._certs.targets import STARTTLS_PROTOCOLS, SpecError, parse_endpoint
 
 TLS_VERSIONS = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
@@ -423,7 +444,7 @@ def argument_spec():
         critical_days=dict(type="int", default=14),
         expiry_scope=dict(type="str", choices=["path", "chain", "leaf"], default="path"),
         hostname_cn_fallback=dict(type="bool", default=False),
-        fail_on=dict(type="list", elements="str", choices=list(FAIL_ON_CHOICES), default=[]),
+        fail_on=dict(type="raw", default="never"),
         workers=dict(type="int", default=32),
         per_host_limit=dict(type="int", default=8),
         tls_timeout=dict(type="float", default=10.0),
@@ -585,8 +606,18 @@ def run(module):
     endpoints = sort_targets(scan_endpoints(params, settings))
     files = sort_targets(scan_files(params, settings))
     secrets = scan_secrets(module, settings) if params["secrets"] is not None else []
-    summary = summarize(endpoints + files + secrets, params["fail_on"])
-    return dict(changed=False, endpoints=endpoints, files=files, secrets=secrets, summary=summary)
+    try:
+        threshold, conditions = gate_terms(params["fail_on"])
+    except ValueError as exc:
+        raise ToolkitError(str(exc))
+    summary = summarize(endpoints + files + secrets, conditions)
+    result = dict(changed=False, endpoints=endpoints, files=files, secrets=secrets, summary=summary)
+    result["findings"], summary["counts"] = contract(from_result(result))
+    try:
+        summary["gate"] = gate(summary["counts"], threshold, summary["fail_reasons"])
+    except ValueError as exc:
+        raise ToolkitError(str(exc))
+    return result
 
 
 def protect_secrets(module):
@@ -612,9 +643,9 @@ def main():
         result = run(module)
     except ToolkitError as exc:
         fail_from_error(module, exc)
-    if result["summary"]["fail_reasons"]:
-        module.fail_json(msg="fail_on matched %d target(s): %s" % (
-            len(result["summary"]["fail_reasons"]), "; ".join(result["summary"]["fail_reasons"][:20])), **result)
+    reasons = result["summary"]["gate"]["reasons"]
+    if reasons:
+        module.fail_json(msg="fail_on: %s" % "; ".join(reasons[:20]), **result)
     module.exit_json(**result)
 
 

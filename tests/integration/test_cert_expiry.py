@@ -268,11 +268,29 @@ def test_client_certificate_accepted_by_mtls_servers(lab_tls, truth):
         assert got["error_kind"] is None and got["chain"]
 
 
-def test_fail_on_fails_the_task_and_still_reports(lab_tls, truth):
+@pytest.mark.parametrize("fail_on", ["critical", ["critical"], "warning"])
+def test_fail_on_fails_the_task_and_still_reports(lab_tls, truth, fail_on):
+    """The one gate (a severity threshold) and the list form this module had."""
     cases = [endpoint_spec(e) for e in truth["endpoints"] if e["id"] in ("valid", "near_expiry_5d")]
-    result = run_module("cert_expiry", {"endpoints": cases, "ca_bundle": lab_tls["ca_bundle"], "fail_on": ["critical"]})
-    assert result["failed"] is True and result["summary"]["fail_reasons"] == ["near_expiry_5d: critical"]
+    result = run_module("cert_expiry", {"endpoints": cases, "ca_bundle": lab_tls["ca_bundle"], "fail_on": fail_on})
+    assert result["failed"] is True and result["summary"]["gate"]["failed"] is True
+    assert result["msg"] == "fail_on: 1 critical finding(s) at or above fail_on=%s" % result["summary"]["gate"]["fail_on"]
+    assert [(f["id"], f["severity"]) for f in result["findings"]] == [("cert.expires_soon", "critical")]
+    assert result["findings"][0]["subject"]["locator"].startswith("endpoint 127.0.0.1:")
     assert len(result["endpoints"]) == 2
+
+
+@pytest.mark.parametrize("fail_on", ["never", "none", []])
+def test_no_gate_never_fails(lab_tls, truth, fail_on):
+    cases = [endpoint_spec(e) for e in truth["endpoints"] if e["id"] == "near_expiry_5d"]
+    result = run_module("cert_expiry", {"endpoints": cases, "ca_bundle": lab_tls["ca_bundle"], "fail_on": fail_on})
+    assert not result.get("failed") and result["summary"]["counts"]["critical"] == 1
+
+
+def test_unknown_fail_on_is_named(lab_tls, truth):
+    cases = [endpoint_spec(e) for e in truth["endpoints"] if e["id"] == "valid"]
+    result = run_module("cert_expiry", {"endpoints": cases, "fail_on": "sometimes"})
+    assert result["failed"] is True and "fail_on" in result["msg"] and "never, info, warning, critical" in result["msg"]
 
 
 def test_verify_in_days_answers_will_it_still_verify(lab_tls, truth):

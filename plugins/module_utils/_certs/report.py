@@ -285,8 +285,9 @@ def _origin_order(origin):
     return tuple(int(number) for number in re.findall(r"\[(\d+)\]", origin)) or (0,)
 
 
-def summarize(targets, fail_on=()):
-    """Counts by source and severity, the earliest expiry overall, and the fail_on verdict."""
+def summarize(targets, conditions=()):
+    """Counts by source and severity, the earliest expiry overall, and the targets matching the
+    gate's extra ``conditions`` (``fail_reasons``)."""
     counts = {}
     for target in targets:
         bucket = counts.setdefault(target.get("source", "unknown"), {})
@@ -295,7 +296,7 @@ def summarize(targets, fail_on=()):
     earliest = min(expiries, key=lambda e: e["not_after_epoch"]) if expiries else None
     if earliest is not None:
         earliest = dict(earliest, id=next(t["id"] for t in targets if t.get("expiry") is earliest))
-    reasons = fail_reasons(targets, fail_on)
+    reasons = fail_reasons(targets, conditions)
     return {
         "total": len(targets),
         "by_source": counts,

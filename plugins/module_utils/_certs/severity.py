@@ -6,7 +6,9 @@ from __future__ import annotations
 
 # ordered, least to most severe; `error` = nothing could be read for the target
 SEVERITIES = ("ok", "warn", "critical", "error")
+# the list form of fail_on (before the one gate): severities and conditions
 FAIL_ON_CHOICES = ("warn", "critical", "error", "unverified", "hostname_mismatch")
+CONDITIONS = ("error", "unverified", "hostname_mismatch")
 
 
 def severity_for_days(days_left, warn_days, critical_days):
@@ -54,3 +56,17 @@ def fail_reasons(targets, fail_on):
         if hits:
             reasons.append("%s: %s" % (target.get("id"), ", ".join(sorted(set(hits)))))
     return sorted(reasons)
+
+
+def gate_terms(fail_on):
+    """(severity threshold, extra conditions) from fail_on: a threshold (never, info, warning,
+    critical) as in every module, or the list form this module had (warn, critical, error,
+    unverified, hostname_mismatch), whose conditions still count on their own."""
+    if not isinstance(fail_on, (list, tuple)):
+        return fail_on, ()
+    unknown = sorted(set(str(c) for c in fail_on) - set(FAIL_ON_CHOICES))
+    if unknown:
+        raise ValueError("fail_on: %s not understood; use a threshold (never, info, warning, critical) or a list of %s"
+                         % (", ".join(unknown), ", ".join(FAIL_ON_CHOICES)))
+    threshold = "warning" if "warn" in fail_on else "critical" if "critical" in fail_on else "never"
+    return threshold, tuple(c for c in CONDITIONS if c in fail_on)
