@@ -573,3 +573,116 @@ def test_cluster_object_reads_that_are_forbidden_are_coverage_gaps(lab, service_
     assert not [f for f in result["findings"] if f["check"] in ("controlplane.admission_webhooks", "controlplane.certificate_requests")]
     assert sorted(result["summary"]["coverage_gaps"]) == gaps
     assert any("not covered" in w and "controlplane.certificate_requests" in w for w in result.get("warnings", []))
+
+
+# ---- issue #20 part 2: PDB budgets, scope from the kind, exec by get, malformed src, numbers ------
+
+FIXTURES = REPO / "tests" / "fixtures" / "manifests"
+
+
+def keyed(result, check):
+    return {(f["id"], f["kind"], f["name"]) for f in result["findings"] if f["check"] == check}
+
+
+def src_audit(*paths, **args):
+    result = run_module("k8s_health", dict({"src": [str(p) for p in paths]}, **args))
+    assert "Traceback" not in result["_stdout"] + result["_stderr"]
+    return result
+
+
+def wait_for_pdbs(lab, ns, settled, timeout=180):
+    """Wait until the disruption controller has observed every PDB of `ns` and `settled(pdbs)` holds."""
+    import time
+    deadline, pdbs = time.monotonic() + timeout, {}
+    while time.monotonic() < deadline:
+        items = json.loads(kubectl(lab, "get", "poddisruptionbudgets", "-n", ns, "-o", "json"))["items"]
+        pdbs = {p["metadata"]["name"]: p.get("status", {}) for p in items}
+        if all(s.get("observedGeneration") for s in pdbs.values()) and settled(pdbs):
+            return pdbs
+        time.sleep(1)
+    raise AssertionError("PDBs in %s did not settle: %s" % (ns, pdbs))
+
+
+def test_pdbs_that_allow_no_disruption_live_and_from_the_same_file(lab):
+    """budgets.yaml applied to a namespace: the same PDBs are found live (spec or status) and from the file."""
+    ns = "kh-pdb-%s" % os.urandom(3).hex()
+    path = FIXTURES / "pdb" / "budgets.yaml"
+    expected = {"max-zero-selects-nothing", "max-zero-percent", "min-hundred-percent", "min-one-of-one", "min-half-of-one"}
+    kubectl(lab, "create", "namespace", ns)
+    try:
+        kubectl(lab, "apply", "-n", ns, "-f", str(path))
+        statuses = wait_for_pdbs(lab, ns, lambda p: p.get("min-half-of-two", {}).get("disruptionsAllowed") == 1
+                                 and p.get("min-one-of-one", {}).get("expectedPods") == 1
+                                 and p.get("min-half-of-one", {}).get("expectedPods") == 1)
+        assert statuses["max-zero-selects-nothing"]["expectedPods"] == 0  # nothing selected: status alone says nothing
+        live = health(lab, namespaces=[ns], checks=["workloads.disruption_budgets"])
+        assert not live.get("failed"), live.get("msg")
+        found = {f["name"]: f for f in live["findings"] if f["id"] == "pdb.blocks_disruption"}
+        assert set(found) == expected, sorted(found)
+        assert found["max-zero-selects-nothing"]["evidence"]["basis"] == "spec"
+        assert found["min-one-of-one"]["evidence"]["basis"] == "status"
+        files = src_audit(path)
+        assert files["errors"] == [] and {f["name"] for f in files["findings"] if f["id"] == "pdb.blocks_disruption"} == expected
+    finally:
+        kubectl(lab, "delete", "namespace", ns, "--wait=false")
+
+
+def test_cluster_role_with_a_stray_namespace_is_judged_live_and_from_the_file(lab):
+    path = FIXTURES / "rbac" / "stray-namespace.yaml"
+    kubectl(lab, "apply", "-f", str(path))
+    try:
+        stored = json.loads(kubectl(lab, "get", "clusterrole", "kh-fixture-stray-namespace-reader", "-o", "json"))
+        assert "namespace" not in stored["metadata"]  # the API server dropped it
+        expected = {("rbac.secret_read", "ClusterRoleBinding", "kh-fixture-stray-namespace-reader"),
+                    ("rbac.wildcard", "ClusterRoleBinding", "kh-fixture-stray-namespace-reader")}
+        live = health(lab, groups=["audit"], checks=["audit.rbac"])
+        assert {k for k in keyed(live, "audit.rbac") if k[2] == "kh-fixture-stray-namespace-reader"} == expected
+        files = src_audit(path)
+        assert keyed(files, "audit.rbac") == expected
+        assert {f["namespace"] for f in files["findings"]} == {""}
+    finally:
+        kubectl(lab, "delete", "-f", str(path), "--ignore-not-found")
+
+
+def test_get_on_pods_exec_is_judged_by_the_version(lab):
+    """The lab runs 1.36 (exec needs create): nothing live; from the file, by target_version."""
+    path = FIXTURES / "rbac" / "exec-get.yaml"
+    name = "kh-fixture-exec-by-get"
+    kubectl(lab, "apply", "-f", str(path))
+    try:
+        live = health(lab, groups=["audit"], checks=["audit.rbac"])
+        assert live["inventory"]["server_version"].startswith("v1.36")
+        assert not [k for k in keyed(live, "audit.rbac") if k[2] == name]
+        old = src_audit(path, target_version="1.34")
+        assert keyed(old, "audit.rbac") == {("rbac.exec", "ClusterRoleBinding", name)}
+        item = [f for f in old["findings"] if f["id"] == "rbac.exec"][0]
+        assert item["evidence"]["exec_by_get"] is True and item["evidence"]["judged_for_version"] == "1.34"
+        assert keyed(src_audit(path, target_version="v1.35.0"), "audit.rbac") == set()
+        assert keyed(src_audit(path), "audit.rbac") == {("rbac.exec", "ClusterRoleBinding", name)}
+    finally:
+        kubectl(lab, "delete", "-f", str(path), "--ignore-not-found")
+
+
+def test_malformed_manifests_give_error_entries_and_the_rest_is_audited():
+    result = src_audit(FIXTURES / "malformed")
+    assert not result.get("failed"), result.get("msg")
+    assert len(result["errors"]) == result["summary"]["errors"] == 14 and result["summary"]["complete"] is False
+    assert all(e["file"].endswith(".yaml") and e["message"] and e["fix"] for e in result["errors"])
+    assert {(e["file"].rsplit("/", 1)[1], e["document"]) for e in result["errors"] if "syntax" in e["file"]} == {("syntax-error.yaml", 2)}
+    found = {(f["id"], f["name"]) for f in result["findings"]}
+    assert {("audit.privileged", "good-after-template"), ("rbac.cluster_admin", "after-the-error"),
+            ("rbac.cluster_admin", "good-at-the-end")} <= found
+    assert any("could not be audited" in w for w in result.get("warnings", []))
+    gated = src_audit(FIXTURES / "malformed", fail_on="critical")
+    assert gated["failed"] and "14 manifest document(s) or item(s) could not be audited" in gated["msg"]
+
+
+@pytest.mark.parametrize("args,fragment", [
+    ({"api_timeout": -5}, "api_timeout: must be more than 0 seconds, got -5"),
+    ({"api_retries": -1, "api_deadline": 0}, "api_retries: must be at least 0, got -1; api_deadline: must be more than 0 seconds"),
+    ({"min_score": -3}, "min_score: must be at least 0 and at most 100, got -3"),
+    ({"src": [str(FIXTURES / "rbac")], "target_version": "latest"}, "target_version: 'latest' is not a Kubernetes version"),
+])
+def test_numbers_and_versions_are_checked_before_anything_is_read(lab, args, fragment):
+    result = health(lab, **args)
+    assert result["failed"] and result["error_kind"] == "invalid" and fragment in result["msg"], result["msg"]

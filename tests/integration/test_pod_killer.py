@@ -298,7 +298,7 @@ def test_dry_run_and_check_mode_change_nothing(lab, check):
 
 @pytest.mark.parametrize("extra,fragments", [
     ({"mode": "half"}, ["mode", "one, fixed, percent, all"]),
-    ({"mode": "percent", "percent": 150}, ["percent: 150", "0 < percent <= 100"]),
+    ({"mode": "percent", "percent": 150}, ["percent: must be more than 0 and at most 100, got 150"]),
     ({"label_selector": "app in (web"}, ["label_selector: syntax error", "expected ',' or ')'"]),
     ({"field_selector": "status.phase"}, ["field_selector: syntax error"]),
     ({"mode": "fixed"}, ["count: mode=fixed needs count >= 1"]),
@@ -452,3 +452,35 @@ def test_promql_gate_against_the_lab_prometheus(lab, lab_prometheus):
     # A gate that cannot be asked is not a passed gate: the task fails, naming the server, and acts on nothing.
     assert down["failed"] is True and "127.0.0.1:9" in down["msg"] and not down.get("victims")
     assert "Traceback" not in down["_stdout"] + down["_stderr"]
+
+
+# -- issue #20 part 3: skip-reason precedence, and numbers checked up front ------------------
+
+@pytest.mark.parametrize("extra", [{"name_regex": "^web-"}, {"field_selector": "spec.nodeName=no-such-node"},
+                                   {"phases": ["Pending"]}], ids=["name_regex", "field_selector", "phases"])
+def test_opted_out_pods_are_reported_opted_out_before_any_filter(lab, extra):
+    """The quiet Deployment's pods carry the opt-out annotation and fail the filter too: pod_opted_out wins."""
+    k8s, ns = lab["k8s"], lab["ns"]["target"]
+    steady(k8s, [ns])
+    result = run_module("pod_killer", dict(base_args(lab, namespaces=[ns], mode="all"), **extra))
+    assert not result.get("failed"), result.get("msg")
+    why = {s["name"]: s["reason"] for s in result["skipped_pods"]}
+    quiet = [name for name in why if name.startswith("quiet-")]
+    assert len(quiet) == 2 and {why[name] for name in quiet} == {"pod_opted_out"}, why
+    filtered = {"name_regex": "name_mismatch", "field_selector": "field_selector_mismatch", "phases": "phase_mismatch"}[sorted(extra)[0]]
+    others = {reason for name, reason in why.items() if not name.startswith("quiet-") and not name.startswith("web-")}
+    assert others == {filtered}, why
+
+
+@pytest.mark.parametrize("extra,fragments", [
+    ({"api_timeout": -5}, ["api_timeout: must be more than 0 seconds, got -5"]),
+    ({"recovery_poll": 0, "max_per_owner": -1}, ["max_per_owner: must be at least 0, got -1", "recovery_poll: must be more than 0"]),
+    ({"gate": {"http_url": "http://127.0.0.1:1/", "http_status": [200, 700]}}, ["gate.http_status[1]: must be at least 100 and at most 599"]),
+], ids=["api_timeout", "two_options", "http_status"])
+def test_numbers_are_checked_before_anything_is_read(lab, extra, fragments):
+    k8s = lab["k8s"]
+    before = snapshot(k8s, all_namespaces(lab))
+    result = run_module("pod_killer", dict(base_args(lab, dry_run=False), **extra))
+    _assert_clean_failure(result, *fragments)
+    assert result["error_kind"] == "invalid"
+    assert snapshot(k8s, all_namespaces(lab)) == before
