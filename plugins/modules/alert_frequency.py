@@ -33,6 +33,7 @@ extends_documentation_fragment:
   - sre.toolkit._requirements.REQUESTS
   - sre.toolkit._attributes
   - sre.toolkit._attributes.INFO_MODULE
+  - sre.toolkit._gate
 options:
   window:
     description:
@@ -284,7 +285,25 @@ summary:
   returned: success
   type: dict
   sample: {rules: 12, instances: 29, episodes: 400, near_misses: 60, firing_seconds: 912345.0, flapping_instances: 2,
-           dead_rules: 1, never_fired_rules: 0, unhealthy_rules: 1, recommendations: 9}
+           dead_rules: 1, never_fired_rules: 0, unhealthy_rules: 1, recommendations: 9,
+           counts: {critical: 1, warning: 5, info: 3}, gate: {fail_on: never, failed: false, reasons: []}}
+findings:
+  description:
+    - The recommendations in the one findings contract of the collection (C(id), C(severity), C(subject) with a readable
+      C(locator), C(message), C(fix), C(evidence), C(check); docs/findings.schema.json), most severe first. The id of
+      recommendation V(advice.<rule>) is V(alerts.<rule>) (docs/rule_catalogue.md); the message gives the figures, the fix
+      the action. C(summary.counts) counts them per severity and C(summary.gate) is the O(fail_on) verdict.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - id: alerts.raise_for
+      severity: warning
+      subject: {kind: AlertRule, namespace: "", name: NodeHighCpu, locator: rule/NodeHighCpu}
+      message: "14 of 20 resolved episodes lasted under 5m (p75 4m): they resolved before anyone could act"
+      fix: "raise `for` from 5m to 9m"
+      evidence: {value: 540.0}
+      check: advice.raise_for
 rules:
   description:
     - One entry per alert rule seen in the window, noisiest (highest C(noise_score)) first.
@@ -415,6 +434,7 @@ from ansible_collections.sre.toolkit.plugins.module_utils._alerts.common import 
 from ansible_collections.sre.toolkit.plugins.module_utils._alerts.slo import windows_needed
 from ansible_collections.sre.toolkit.plugins.module_utils._argspec import PROMETHEUS_SPEC, check_numeric_options, spec
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError, fail_from_error
+from ansible_collections.sre.toolkit.plugins.module_utils._findings import gate
 from ansible_collections.sre.toolkit.plugins.module_utils._gc import collector_paused
 from ansible_collections.sre.toolkit.plugins.module_utils._http import HttpClient
 from ansible_collections.sre.toolkit.plugins.module_utils._prom import PrometheusClient
@@ -452,6 +472,7 @@ def argument_spec():
             "significance": {"type": "float", "default": 0.01},
         }},
         include_episodes={"type": "bool", "default": True},
+        fail_on={"type": "str", "choices": ["never", "none", "info", "warning", "critical"], "default": "never"},
         alertmanager_url={"type": "str"},
         alertmanager_token={"type": "str", "no_log": True},
         alertmanager_validate_certs={"type": "bool", "default": True},
@@ -555,6 +576,7 @@ def run(params, now):
         slos = slo_inputs(prom, params["slos"], start, end) if params["slos"] else None
         result = analyze(None, None, groups, start, end, options, silence_list=silences, slo_inputs=slos, collector=collector)
     result["queries"] = dict(prom.all_stats(), alertmanager_requests=am_requests)
+    result["summary"]["gate"] = gate(result["summary"]["counts"], params["fail_on"])
     warnings = []
     if not alerts:
         warnings.append(
@@ -575,6 +597,8 @@ def main():
         fail_from_error(module, exc, changed=False)
     for warning in warnings:
         module.warn(warning)
+    if result["summary"]["gate"]["failed"]:
+        module.fail_json(msg="fail_on: %s" % "; ".join(result["summary"]["gate"]["reasons"]), changed=False, **result)
     module.exit_json(changed=False, **result)
 
 

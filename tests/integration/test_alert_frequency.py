@@ -387,3 +387,19 @@ def test_target_playbook(lab, tmp_path):
     })
     assert result["rc"] == 0, result["stdout"][-4000:] + result["stderr"][-2000:]
     assert "failed=0" in result["stdout"]
+
+
+def test_findings_contract_and_the_gate(full, lab):
+    """The recommendations as contract findings; fail_on fails the task on them and still reports."""
+    import jsonschema
+    schema = json.loads((Path(__file__).parents[2] / "docs" / "findings.schema.json").read_text())
+    jsonschema.validate(full, schema)
+    assert len(full["findings"]) == len(full["recommendations"])
+    unhealthy = [f for f in full["findings"] if f["id"] == "alerts.unhealthy_rule"]
+    assert [f["subject"]["locator"] for f in unhealthy] == ["rule/%s" % u["rule"] for u in lab["truth"]["unhealthy_rules"]]
+    assert full["summary"]["gate"] == {"fail_on": "never", "failed": False, "reasons": []}
+    gated = run_module("alert_frequency", {
+        "prometheus_url": lab["url"], "start": str(lab["start"]), "end": str(lab["end"]), "include_episodes": False,
+        "ignore_labels": lab["truth"]["ignored_labels"], "fail_on": "critical"})
+    assert gated["failed"] is True and gated["msg"].startswith("fail_on: %d critical finding(s)" % gated["summary"]["counts"]["critical"])
+    assert gated["findings"] and gated["summary"]["gate"]["failed"] is True
