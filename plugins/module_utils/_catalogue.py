@@ -2,16 +2,18 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one rule catalogue: every finding id any module emits, with its module, severities,
 meaning and fix. Each engine keeps its own table (``<engine>/catalogue.py``: ``MODULE`` and
-``RULES``); this module joins them. ``docs/rule_catalogue.md`` is generated from it
-(``python scripts/rule_catalogue.py``) and a test keeps the two equal.
+``RULES``; an entry may name another ``module`` when one engine serves two); this module joins
+them. ``docs/rule_catalogue.md`` is generated from it (``python scripts/rule_catalogue.py``) and a
+test keeps the two equal.
 """
 
 from __future__ import annotations
 
 from ansible_collections.sre.toolkit.plugins.module_utils._alerts import catalogue as alerts
 from ansible_collections.sre.toolkit.plugins.module_utils._certs import catalogue as certs
+from ansible_collections.sre.toolkit.plugins.module_utils._chaos import catalogue as chaos
 
-TABLES = (alerts, certs)
+TABLES = (alerts, certs, chaos)
 
 
 def catalogue():
@@ -21,7 +23,7 @@ def catalogue():
         for rule_id, entry in table.RULES.items():
             if rule_id in joined:
                 raise ValueError("rule id %s is claimed by %s and %s" % (rule_id, joined[rule_id]["module"], table.MODULE))
-            joined[rule_id] = dict(entry, module=table.MODULE, severities=list(entry["severities"]))
+            joined[rule_id] = dict({"module": table.MODULE}, **dict(entry, severities=list(entry["severities"])))
     return joined
 
 

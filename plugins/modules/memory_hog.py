@@ -31,6 +31,7 @@ extends_documentation_fragment:
   - sre.toolkit._k8s_auth
   - sre.toolkit._attributes
   - sre.toolkit._attributes.CHAOS_MODULE
+  - sre.toolkit._gate
 options:
   target:
     description:
@@ -189,6 +190,32 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+dry_run:
+  description: The O(dry_run) the task was given.
+  returned: always
+  type: bool
+simulated:
+  description: Whether this run only rehearsed (O(dry_run) or check mode); nothing was changed then. C(changed) still says
+    what a real run would change.
+  returned: always
+  type: bool
+check_mode:
+  description: Whether the task ran in check mode.
+  returned: always
+  type: bool
+findings:
+  description:
+    - The run in the one findings contract of the collection (docs/findings.schema.json, ids in docs/rule_catalogue.md) -
+      V(chaos.memory_pressure) (info, what was or would be applied), V(chaos.target_oom_killed), V(chaos.hog_failed),
+      V(chaos.cleanup_incomplete).
+  returned: always
+  type: list
+  elements: dict
+summary:
+  description: C(counts) of RV(findings) per severity and C(gate), the O(fail_on) verdict.
+  returned: always
+  type: dict
+  sample: {counts: {critical: 0, warning: 0, info: 1}, gate: {fail_on: never, failed: false, reasons: []}}
 outcome:
   description:
     - How the run ended. V(completed) (held for the whole duration and ended by itself), V(dry_run), V(cleaned)
@@ -299,14 +326,16 @@ cleanup:
   type: dict
 """
 
+import socket
 import uuid
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.sre.toolkit.plugins.module_utils._argspec import K8S_AUTH_SPEC, check_numeric_options, protect_kubeconfig, spec
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError, fail_from_error
+from ansible_collections.sre.toolkit.plugins.module_utils._findings import contract, gate
 from ansible_collections.sre.toolkit.plugins.module_utils._k8s import K8sClient
-from ansible_collections.sre.toolkit.plugins.module_utils._chaos import memory, memory_host, memory_pod
+from ansible_collections.sre.toolkit.plugins.module_utils._chaos import findings, memory, memory_host, memory_pod
 
 
 def argument_spec():
@@ -332,6 +361,7 @@ def argument_spec():
         container={"type": "str"},
         helper_namespace={"type": "str"},
         helper_image={"type": "str", "default": "python:3.12-slim"},
+        fail_on={"type": "str", "choices": ["never", "none", "info", "warning", "critical"], "default": "never"},
     )
 
 
@@ -410,7 +440,13 @@ def main():
             result = run_pod(module, params, rehearse)
     except ToolkitError as exc:
         fail_from_error(module, exc, changed=False, outcome="refused" if exc.kind == "invalid" else "error")
-    result.update(target=params["target"], dry_run=params["dry_run"])
+    result.update(target=params["target"], dry_run=params["dry_run"], simulated=rehearse, check_mode=module.check_mode)
+    if params["target"] == "host":
+        result["host"] = socket.gethostname()
+    result["findings"], counts = contract(findings.memory_hog(result))
+    result["summary"] = {"counts": counts, "gate": gate(counts, params["fail_on"])}
+    if result["summary"]["gate"]["failed"]:
+        module.fail_json(msg="fail_on: %s" % "; ".join(result["summary"]["gate"]["reasons"]), **result)
     module.exit_json(**result)
 
 

@@ -12,7 +12,8 @@ version_added: 1.0.0
 description:
   - Picks pods at random among those it may safely disrupt, and evicts (default) or deletes them.
   - Safe by default. O(dry_run=true) only lists the victims it would pick and, for every other pod, why it was
-    skipped. Check mode does the same.
+    skipped. Check mode does the same, and reports C(changed) as a real run would (V(true) when O(dry_run=false) and
+    there are victims).
   - Only settled pods are picked (Running, Ready, not terminating, older than O(min_age)) whose owner is a Deployment,
     StatefulSet, DaemonSet, ReplicaSet or ReplicationController at full strength. Pods in protected namespaces or
     with the opt-out annotation are never touched.
@@ -32,6 +33,7 @@ extends_documentation_fragment:
   - sre.toolkit._prometheus
   - sre.toolkit._attributes
   - sre.toolkit._attributes.CHAOS_MODULE
+  - sre.toolkit._gate
 options:
   dry_run:
     description:
@@ -339,9 +341,25 @@ EXAMPLES = r"""
 
 RETURN = r"""
 dry_run:
-  description: Whether this was a dry run (O(dry_run) or check mode); nothing was changed then.
+  description: The O(dry_run) the task was given.
   returned: success
   type: bool
+simulated:
+  description: Whether this run only planned (O(dry_run) or check mode); nothing was changed then.
+  returned: success
+  type: bool
+check_mode:
+  description: Whether the task ran in check mode.
+  returned: success
+  type: bool
+findings:
+  description:
+    - The run in the one findings contract of the collection (docs/findings.schema.json, ids in docs/rule_catalogue.md) -
+      V(chaos.pod_disrupted) (info) per victim, V(chaos.not_recovered) (critical) per owner that did not recover,
+      V(chaos.gate_failed), V(chaos.permission_missing), V(chaos.no_victim).
+  returned: success
+  type: list
+  elements: dict
 run_id:
   description: The run's identifier, also on the Events and the owners' annotation.
   returned: success
@@ -484,7 +502,9 @@ recovery:
       description: How many of the owner's pods were disrupted.
       type: int
 summary:
-  description: Counts (pods read, eligible, wanted, victims, skipped) and skipped pods per reason.
+  description:
+    - Counts (pods read, eligible, wanted, victims, skipped) and skipped pods per reason, C(counts) of RV(findings)
+      per severity and C(gate), the O(fail_on) verdict.
   returned: success
   type: dict
 record:
@@ -509,9 +529,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.sre.toolkit.plugins.module_utils._argspec import (K8S_AUTH_SPEC, PROMETHEUS_SPEC, check_numeric_options,
                                                                            protect_kubeconfig, spec)
+from ansible_collections.sre.toolkit.plugins.module_utils._chaos import findings
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos.pod_run import PodKillerRun
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos.pods import PodKillerOptions
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError, fail_from_error
+from ansible_collections.sre.toolkit.plugins.module_utils._findings import contract, gate
 from ansible_collections.sre.toolkit.plugins.module_utils._http import HttpClient
 from ansible_collections.sre.toolkit.plugins.module_utils._k8s import K8sClient
 from ansible_collections.sre.toolkit.plugins.module_utils._prom import PrometheusClient
@@ -566,6 +588,7 @@ def argument_spec():
         recovery_poll={"type": "float", "default": 1},
         events={"type": "bool", "default": True},
         run_id={"type": "str"},
+        fail_on={"type": "str", "choices": ["never", "none", "info", "warning", "critical"], "default": "never"},
     )
 
 
@@ -603,6 +626,13 @@ def build_run(params):
                         prometheus=prometheus, http_probe=http_probe(gate))
 
 
+def as_ansible_means_it(result, dry_run, check_mode):
+    """``changed`` is what a real run changes (in check mode: would change); ``dry_run`` is the user's value and
+    ``simulated`` says whether this run only planned."""
+    return dict(result, changed=not dry_run and bool(result["victims"]), dry_run=dry_run, simulated=dry_run or check_mode,
+                check_mode=check_mode, record=dict(result["record"], dry_run=dry_run, simulated=dry_run or check_mode))
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     protect_kubeconfig(module)
@@ -611,7 +641,8 @@ def main():
     runner = None
     try:
         runner = build_run(params)
-        result = runner.execute(dry_run=params["dry_run"] or module.check_mode, run_id=params["run_id"])
+        result = as_ansible_means_it(runner.execute(dry_run=params["dry_run"] or module.check_mode, run_id=params["run_id"]),
+                                     params["dry_run"], module.check_mode)
     except ToolkitError as exc:
         partial = dict(getattr(runner, "partial", None) or {})
         # only what was really disrupted before the error: the rest was never touched
@@ -619,6 +650,10 @@ def main():
         fail_from_error(module, exc, changed=bool(partial["victims"]), **partial)
     for warning in runner.warnings:
         module.warn(warning)
+    result["findings"], result["summary"]["counts"] = contract(findings.pod_killer(result))
+    result["summary"]["gate"] = gate(result["summary"]["counts"], params["fail_on"])
+    if result["summary"]["gate"]["failed"]:
+        module.fail_json(msg="fail_on: %s" % "; ".join(result["summary"]["gate"]["reasons"]), **result)
     module.exit_json(**result)
 
 

@@ -276,21 +276,25 @@ def test_plans_over_many_seeds_on_the_real_cluster_state(lab):
 
 # -- nothing changes when it must not -------------------------------------------------------
 
-@pytest.mark.parametrize("check", [False, True], ids=["dry_run", "check_mode"])
-def test_dry_run_and_check_mode_change_nothing(lab, check):
+@pytest.mark.parametrize("check,dry_run", [(False, True), (True, False), (True, True)],
+                         ids=["dry_run", "check_mode_of_a_real_run", "check_mode_of_a_dry_run"])
+def test_dry_run_and_check_mode_change_nothing(lab, check, dry_run):
+    """Nothing changes; `changed` says what a real run would change (Ansible's check mode), `dry_run` is the user's value."""
     k8s = lab["k8s"]
     steady(k8s, all_namespaces(lab))
     before = snapshot(k8s, all_namespaces(lab))
     events_before = len(chaos_events(k8s, lab["ns"]["target"]))
-    args = base_args(lab, mode="all", max_per_owner=0, min_ready_replicas=0, cooldown="1h")
-    if check:
-        args["dry_run"] = False
+    args = base_args(lab, mode="all", max_per_owner=0, min_ready_replicas=0, cooldown="1h", dry_run=dry_run)
     result = run_module("pod_killer", args, check=check)
     assert not result.get("failed"), result.get("msg")
-    assert result["dry_run"] is True and result["changed"] is False
+    assert (result["dry_run"], result["simulated"], result["check_mode"]) == (dry_run, True, check)
+    assert result["changed"] is (not dry_run)
     assert result["victims"] and all(v["outcome"] == "would_evict" for v in result["victims"])
     assert not any("acted_at" in v for v in result["victims"])
     assert result["recovery"] == []
+    disrupted = [f for f in result["findings"] if f["id"] == "chaos.pod_disrupted"]
+    assert sorted(f["subject"]["locator"] for f in disrupted) == sorted("Pod %s/%s" % (v["namespace"], v["name"]) for v in result["victims"])
+    assert result["summary"]["counts"]["info"] == len(result["findings"]) and result["summary"]["gate"]["failed"] is False
     time.sleep(1)
     assert snapshot(k8s, all_namespaces(lab)) == before
     assert len(chaos_events(k8s, lab["ns"]["target"])) == events_before

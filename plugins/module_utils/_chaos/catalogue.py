@@ -1,0 +1,59 @@
+# Copyright: sre.toolkit contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The outcomes pod_killer and memory_hog report as findings: id -> severities, meaning, fix."""
+
+from __future__ import annotations
+
+MODULE = "pod_killer"
+
+RULES = {
+    "chaos.pod_disrupted": {
+        "severities": ("info",),
+        "meaning": "A pod was evicted or deleted by the experiment (or would be, in a dry run or check mode).",
+        "fix": "Nothing to fix: this is the experiment's action, listed so the report shows what was done.",
+    },
+    "chaos.not_recovered": {
+        "severities": ("critical",),
+        "meaning": "An owner did not get its ready replicas back within recovery_timeout after its pod was disrupted.",
+        "fix": "Find why replacement pods do not become ready (scheduling, image, probes, dependencies) before running again.",
+    },
+    "chaos.gate_failed": {
+        "severities": ("warning",),
+        "meaning": "The steady-state gate failed, so the experiment was aborted before touching anything.",
+        "fix": "Restore the steady state the gate checks (owners ready, PromQL, HTTP) and run again.",
+    },
+    "chaos.permission_missing": {
+        "severities": ("warning",),
+        "meaning": "A real run would fail: the identity may not evict or delete the chosen pods.",
+        "fix": "Grant the missing verbs (SelfSubjectAccessReviews in evidence) to the identity the kubeconfig uses.",
+    },
+    "chaos.no_victim": {
+        "severities": ("info",),
+        "meaning": "No pod was eligible: every pod read was skipped for a reason (protected, opted out, budget, window...).",
+        "fix": "Check the skip reasons; widen the selection or wait for the owners to be at full strength.",
+    },
+    "chaos.memory_pressure": {
+        "module": "memory_hog",
+        "severities": ("info",),
+        "meaning": "Memory pressure was applied to the target and ended by itself (or would be, in a dry run or check mode).",
+        "fix": "Nothing to fix: this is the experiment's action, with the peak it reached.",
+    },
+    "chaos.target_oom_killed": {
+        "module": "memory_hog",
+        "severities": ("critical", "warning"),
+        "meaning": "The target container was OOM-killed under the pressure (warning when the preflight said to expect it).",
+        "fix": "Raise the container's memory limit or lower its usage if this pressure is realistic.",
+    },
+    "chaos.hog_failed": {
+        "module": "memory_hog",
+        "severities": ("warning",),
+        "meaning": "The pressure did not run as planned (the hog or its helper failed, was killed or hit a deadline).",
+        "fix": "Read the outcome and the helper's phase; the run cleaned up after itself.",
+    },
+    "chaos.cleanup_incomplete": {
+        "module": "memory_hog",
+        "severities": ("critical",),
+        "meaning": "Something the experiment started is still there after its cleanup.",
+        "fix": "Run the module with state=absent for this name, then find why cleanup did not finish.",
+    },
+}
