@@ -185,7 +185,7 @@ def numeric_problems(params, module_name):
     for lower, higher, why in MODULE_ORDER.get(module_name, []):
         low_values, high_values = dict(option_values(params, lower)), dict(option_values(params, higher))
         if lower in low_values and higher in high_values and not bad & {lower, higher} and low_values[lower] > high_values[higher]:
-            problems.append((lower, "%s (%s) must not be above %s (%s): %s" % (
+            problems.append((lower, "%s: %s must not be above %s (%s): %s" % (
                 lower, _number(low_values[lower]), higher, _number(high_values[higher]), why)))
     return problems
 

@@ -119,10 +119,10 @@ def test_messages(module_name, params, needle):
 
 
 @pytest.mark.parametrize("module_name,params,needle", [
-    ("cert_expiry", {"warn_days": 7, "critical_days": 14}, "critical_days (14) must not be above warn_days (7)"),
+    ("cert_expiry", {"warn_days": 7, "critical_days": 14}, "critical_days: 14 must not be above warn_days (7)"),
     ("alert_frequency", {"flapping": {"low_threshold": 40.0, "high_threshold": 30.0}},
-     "flapping.low_threshold (40) must not be above flapping.high_threshold (30)"),
-    ("memory_hog", {"ramp": 90, "duration": 60}, "ramp (90) must not be above duration (60)"),
+     "flapping.low_threshold: 40 must not be above flapping.high_threshold (30)"),
+    ("memory_hog", {"ramp": 90, "duration": 60}, "ramp: 90 must not be above duration (60)"),
 ])
 def test_inverted_thresholds(module_name, params, needle):
     assert [message for _name, message in _argspec.numeric_problems(params, module_name)] == [
@@ -146,10 +146,10 @@ def test_every_problem_is_reported_at_once():
     ("pod_killer", {"api_timeout": -5, "host": "https://127.0.0.1:1"}, "api_timeout: must be more than 0 seconds"),
     ("pod_killer", {"recovery_poll": 0, "max_per_owner": -2}, "max_per_owner: must be at least 0, got -2; recovery_poll"),
     ("memory_hog", {"size": "1Mi", "api_timeout": -5}, "api_timeout: must be more than 0 seconds"),
-    ("memory_hog", {"size": "1Mi", "ramp": 100, "duration": 10}, "ramp (100) must not be above duration (10)"),
+    ("memory_hog", {"size": "1Mi", "ramp": 100, "duration": 10}, "ramp: 100 must not be above duration (10)"),
     ("alert_frequency", {"prometheus_url": "http://127.0.0.1:1", "prometheus_timeout": -5}, "prometheus_timeout: must be more than 0"),
     ("alert_frequency", {"prometheus_url": "http://127.0.0.1:1", "flapping": {"states": 1}}, "flapping.states: must be at least 3"),
-    ("cert_expiry", {"paths": ["/nonexistent"], "warn_days": 7, "critical_days": 30}, "critical_days (30) must not be above warn_days (7)"),
+    ("cert_expiry", {"paths": ["/nonexistent"], "warn_days": 7, "critical_days": 30}, "critical_days: 30 must not be above warn_days (7)"),
     ("cert_expiry", {"paths": ["/nonexistent"], "api_timeout": -5}, "api_timeout: must be more than 0 seconds"),
 ])
 def test_modules_fail_up_front_naming_the_option(tmp_path, module_name, args, needle):
