@@ -12,8 +12,9 @@ from __future__ import annotations
 from ansible_collections.sre.toolkit.plugins.module_utils._alerts import catalogue as alerts
 from ansible_collections.sre.toolkit.plugins.module_utils._certs import catalogue as certs
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos import catalogue as chaos
+from ansible_collections.sre.toolkit.plugins.module_utils._health import catalogue as health
 
-TABLES = (alerts, certs, chaos)
+TABLES = (alerts, certs, chaos, health)
 
 
 def catalogue():

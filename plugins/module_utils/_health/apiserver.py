@@ -33,7 +33,7 @@ def judge_health_endpoint(endpoint, status, text):
     failed = sorted(name for name, verdict in checks.items() if not verdict[0])
     if status == 200 and not failed:
         return []
-    fid = "apiserver.%s_failed" % endpoint.strip("/").split("?")[0]
+    fid = "apiserver.readyz_failed" if endpoint.startswith("/readyz") else "apiserver.livez_failed"
     if failed:
         return [finding(fid, "critical", "APIServer", endpoint.split("?")[0],
                         "%s check %s failed: %s" % (endpoint.split("?")[0], name, checks[name][1] or "failed"),

@@ -20,6 +20,14 @@ WARNING_REASONS = frozenset((
     "ImageGCFailed", "ContainerGCFailed", "Rebooted", "FailedNodeAllocatableEnforcement", "BackoffLimitExceeded",
     "DeadlineExceeded", "FailedGetResourceMetric", "FailedComputeMetricsReplicas",
 ))
+# Warning reasons that inform (each has its own id in the rule catalogue); any reason in neither
+# table is reported as OTHER_EVENT with the reason in its evidence, so every id is catalogued.
+INFO_REASONS = frozenset((
+    "DNSConfigForming", "ProbeWarning", "FailedToUpdateEndpoint", "FailedToUpdateEndpointSlices", "FailedBinding",
+    "ExceededGracePeriod", "InvalidDiskCapacity", "FailedGetScale", "FailedRescale", "CalculateExpectedPodCountFailed",
+    "FailedDaemonPod", "VolumeResizeFailed", "FailedDetachVolume", "FailedMapVolume",
+))
+OTHER_EVENT = "event.other"
 
 
 def event_time(event):
@@ -67,6 +75,13 @@ def snake(reason):
     return re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_") or "unknown"
 
 
+def event_id(reason):
+    """``event.<reason>`` (snake case) for the reasons of the two tables, else ``event.other``."""
+    if reason in WARNING_REASONS or reason in INFO_REASONS:
+        return "event.%s" % snake(reason)
+    return OTHER_EVENT
+
+
 class EventGroups:
     """Accumulates Warning events by (reason, object) with bounded state: one entry per group."""
 
@@ -107,7 +122,7 @@ class EventGroups:
             if group["count"] < self.min_count:
                 continue
             severity = "warning" if reason in WARNING_REASONS else "info"
-            out.append(finding("event.%s" % snake(reason), severity, kind or "Unknown", name,
+            out.append(finding(event_id(reason), severity, kind or "Unknown", name,
                                "%s x%d: %s" % (reason, group["count"], group["message"][:200]),
                                "Describe the %s and follow the event message; the pod/node findings usually hold the cause." % (kind or "object"),
                                namespace=namespace,

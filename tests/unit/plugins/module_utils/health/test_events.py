@@ -43,7 +43,9 @@ def test_grouping_by_reason_and_object_with_window():
     out = sorted(groups.findings(), key=lambda f: (f["id"], f["name"]))
     assert [(f["id"], f["name"], f["evidence"]["count"], f["severity"]) for f in out] == [
         ("event.failed_mount", "p", 5, "warning"), ("event.failed_mount", "q", 1, "warning"),
-        ("event.something_odd", "p", 1, "info")]
+        ("event.other", "p", 1, "info")]
+    # a reason the catalogue does not list keeps its name in the evidence
+    assert out[2]["evidence"]["reason"] == "SomethingOdd" and "SomethingOdd" in out[2]["message"]
     assert groups.old == 1 and groups.seen == 5
 
 
