@@ -40,6 +40,7 @@ extends_documentation_fragment:
   - sre.toolkit._requirements.KUBERNETES
   - sre.toolkit._attributes
   - sre.toolkit._attributes.INFO_MODULE
+  - sre.toolkit._gate
 options:
   groups:
     description:
@@ -89,13 +90,6 @@ options:
       - C(max_findings_per_check) caps the findings listed per check; RV(checks[].total) keeps the full count.
     type: dict
     default: {}
-  fail_on:
-    description:
-      - Fail the task when a finding has this severity or a worse one (after overrides). The full result is still
-        returned. V(none) never fails on findings.
-    type: str
-    choices: [none, info, warning, critical]
-    default: none
   min_score:
     description:
       - Fail the task when RV(summary.score) is below this value (0 to 100).
@@ -175,11 +169,18 @@ summary:
       type: float
       sample: 87.5
     grade:
-      description: A (>= 90), B (>= 80), C (>= 70), D (>= 60), E (>= 50) or F.
+      description:
+        - A (>= 90), B (>= 80), C (>= 70), D (>= 60), E (>= 50) or F from RV(summary.score), capped so that it cannot
+          contradict the verdict - at most D with a critical finding, at most B with a warning.
       type: str
       sample: B
+    grade_capped_by:
+      description: The severity (V(critical) or V(warning)) whose findings lowered the grade below the score's, or null.
+      type: str
+      sample: critical
     counts:
-      description: Findings per severity, before the per-check cap.
+      description: Findings per severity (after O(severity_overrides)), before the per-check cap; the O(fail_on) gate
+        judges these.
       type: dict
       sample: {critical: 3, warning: 12, info: 4}
     total_findings:
@@ -204,13 +205,17 @@ summary:
       type: list
       elements: str
     gate:
-      description: Reasons O(fail_on) or O(min_score) failed the task; empty when it passed.
+      description:
+        - Reasons the gate failed the task; empty when it passed. The gate is the collection's one gate - findings at
+          or above O(fail_on) - plus this module's own conditions, a score below O(min_score) and, with O(fail_on) other
+          than V(never), O(src) documents that could not be audited.
       type: list
       elements: str
     errors:
       description: With O(src), the number of entries in RV(errors); any makes RV(summary.complete) false.
       type: int
-  sample: {score: 87.5, grade: B, counts: {critical: 3, warning: 12, info: 4}, complete: true, gate: []}
+  sample: {score: 87.5, grade: D, grade_capped_by: critical, counts: {critical: 3, warning: 12, info: 4}, complete: true,
+           gate: []}
 checks:
   description: Every check, sorted by id, with what it judged.
   returned: always
@@ -247,7 +252,11 @@ checks:
   sample: [{id: pods.containers, group: pods, status: findings, reason: "", objects: 412, total: 3, shown: 3,
             counts: {critical: 2, warning: 1, info: 0}, suppressed: 0}]
 findings:
-  description: Problems found, most severe first, at most C(max_findings_per_check) per check (see O(thresholds)).
+  description:
+    - Problems found, most severe first, at most C(max_findings_per_check) per check (see O(thresholds)).
+    - Each follows the collection's one findings contract (C(id), C(severity), C(subject), C(message), C(fix),
+      C(evidence), C(check); C(docs/findings.schema.json)); every id is listed in C(docs/rule_catalogue.md). C(kind),
+      C(namespace) and C(name) stay at the top level as in earlier releases.
   returned: always
   type: list
   elements: dict
@@ -261,6 +270,12 @@ findings:
     check:
       description: Id of the check that raised it.
       type: str
+    subject:
+      description:
+        - The object concerned - C(kind), C(namespace), C(name) and a readable C(locator) such as V(Pod team-a/web-1),
+          V(Node worker-1) or V(ClusterRole admin-all); with O(src) the locator ends with the file and the document
+          number in parentheses.
+      type: dict
     kind:
       description: Kind of the object concerned.
       type: str
@@ -280,6 +295,7 @@ findings:
       description: What to do about it.
       type: str
   sample: [{id: pod.crashloop, severity: critical, check: pods.containers, kind: Pod, namespace: shop, name: api-7c9d-x2x,
+            subject: {kind: Pod, namespace: shop, name: api-7c9d-x2x, locator: Pod shop/api-7c9d-x2x},
             message: "container api is in CrashLoopBackOff: last exit 1 (Error), 9 restarts",
             evidence: {container: api, last_reason: Error, last_exit_code: 1, restarts: 9, owner: ReplicaSet/api-7c9d},
             fix: "Read the previous logs (kubectl logs --previous) and fix the crash; the evidence holds the last exit."}]
@@ -341,7 +357,7 @@ def argument_spec():
         audit_system_namespaces={"type": "bool", "default": False},
         severity_overrides={"type": "dict", "default": {}},
         thresholds={"type": "dict", "default": {}},
-        fail_on={"type": "str", "choices": ["none", "info", "warning", "critical"], "default": "none"},
+        fail_on={"type": "str", "choices": ["never", "none", "info", "warning", "critical"], "default": "never"},
         min_score={"type": "float", "default": 0},
         src={"type": "list", "elements": "path"},
         target_version={"type": "str"},
@@ -469,11 +485,9 @@ def main():
     except ToolkitError as exc:
         fail_from_error(module, exc, changed=False)
     result.update(changed=False, api_calls=stats, duration_seconds=round(time.monotonic() - started, 3))
-    reasons = scoring.gate(result["summary"], params["fail_on"], params["min_score"])
     if result.get("errors"):
         module.warn("src: %d file(s), document(s) or item(s) could not be audited; see errors" % len(result["errors"]))
-        if params["fail_on"] != "none":
-            reasons.append("%d manifest document(s) or item(s) could not be audited (see errors)" % len(result["errors"]))
+    reasons = scoring.gate(result["summary"], params["fail_on"], params["min_score"], len(result.get("errors") or []))["reasons"]
     result["summary"]["gate"] = reasons
     gaps = result["summary"]["coverage_gaps"]
     if gaps:

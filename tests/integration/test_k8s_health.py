@@ -448,7 +448,7 @@ def test_role_runs_one_cluster_per_inventory_host(lab, tmp_path):
     assert "Traceback" not in out + result["stderr"]
     recap = {line.split(":")[0].strip(): line for line in out.splitlines() if line.startswith(("shop-healthy", "shop-broken")) and "ok=" in line}
     assert "failed=0" in recap["shop-healthy"] and "failed=1" in recap["shop-broken"], recap
-    assert "findings at or above critical" in out
+    assert "critical finding(s) at or above fail_on=critical" in out
     reports = sorted(p.name for p in (tmp_path / "reports").iterdir())
     assert reports == ["shop-broken.json", "shop-healthy.json"]
     broken = json.loads((tmp_path / "reports" / "shop-broken.json").read_text())
@@ -686,3 +686,76 @@ def test_malformed_manifests_give_error_entries_and_the_rest_is_audited():
 def test_numbers_and_versions_are_checked_before_anything_is_read(lab, args, fragment):
     result = health(lab, **args)
     assert result["failed"] and result["error_kind"] == "invalid" and fragment in result["msg"], result["msg"]
+
+
+# ---- issue #14: the one findings contract, the one gate, a grade that cannot contradict the verdict --
+
+def assert_findings_contract(result):
+    """Every finding validates against docs/findings.schema.json and has a catalogued id; counts and top-level fields agree."""
+    import jsonschema
+    from ansible_collections.sre.toolkit.plugins.module_utils._catalogue import catalogue
+
+    schema = json.loads((REPO / "docs" / "findings.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = ["%s: %s" % (list(e.absolute_path), e.message) for e in validator.iter_errors(result)]
+    assert errors == [], errors[:10]
+    known = catalogue()
+    assert sorted({f["id"] for f in result["findings"]} - set(known)) == []
+    for item in result["findings"]:
+        about = item["subject"]
+        assert (about["kind"], about["namespace"], about["name"]) == (item["kind"], item["namespace"], item["name"]), item
+        assert item["severity"] in known[item["id"]]["severities"], item
+    assert set(result["summary"]["counts"]) == {"critical", "warning", "info"}
+
+
+def test_live_scan_findings_follow_the_contract(lab, full):
+    assert full["findings"]
+    assert_findings_contract(full)
+    locators = {(f["kind"], f["namespace"], f["name"]): f["subject"]["locator"] for f in full["findings"]}
+    for (kind, namespace, name), locator in locators.items():
+        assert locator == ("%s %s/%s" % (kind, namespace, name) if namespace else "%s %s" % (kind, name) if name else kind), locator
+    assert any(loc.startswith("Pod lab-broken/") for loc in locators.values())
+    assert any(loc.startswith("Node ") for loc in locators.values())
+
+
+def test_src_audit_findings_follow_the_contract_and_name_the_file():
+    seed = REPO / "tests" / "lab" / "k8s" / "seed"
+    result = src_audit(seed / "40-audit.yaml", seed / "60-rbac.yaml", FIXTURES)
+    assert result["findings"] and result["errors"]
+    assert_findings_contract(result)
+    with_file = [f for f in result["findings"] if "file" in f["evidence"]]
+    assert with_file
+    for item in with_file:
+        assert item["subject"]["locator"].endswith(" (%s #%d)" % (item["evidence"]["file"], item["evidence"]["document"])), item
+    debugger = [f for f in with_file if f["id"] == "audit.privileged" and f["name"] == "host-debugger"]
+    assert debugger and "40-audit.yaml #" in debugger[0]["subject"]["locator"]
+
+
+@pytest.mark.parametrize("fail_on,fails", [("never", False), ("none", False), ("critical", True), ("warning", True)])
+def test_one_gate_vocabulary(lab, fail_on, fails):
+    result = health(lab, namespaces=["lab-broken"], groups=["pods"], fail_on=fail_on)
+    counts = result["summary"]["counts"]
+    assert counts["critical"] > 0 and counts["warning"] > 0
+    assert bool(result.get("failed")) is fails, result.get("msg")
+    gate = result["summary"]["gate"]
+    if not fails:
+        assert gate == []
+        return
+    expected = ["%d critical finding(s) at or above fail_on=%s" % (counts["critical"], fail_on)]
+    if fail_on == "warning":
+        expected.append("%d warning finding(s) at or above fail_on=warning" % counts["warning"])
+    assert gate == expected and "gate failed" in result["msg"]
+
+
+def test_min_score_is_k8s_health_s_own_gate_condition_even_with_never(lab):
+    result = health(lab, namespaces=["lab-broken"], groups=["pods"], fail_on="never", min_score=99.9)
+    assert result["failed"] and result["summary"]["gate"] == ["score %s is below min_score 99.9" % result["summary"]["score"]]
+
+
+def test_the_grade_cannot_contradict_the_verdict(lab, full):
+    summary = full["summary"]
+    assert summary["counts"]["critical"] > 0
+    assert summary["grade"] in ("D", "E", "F")
+    measured = next(letter for floor, letter in ((90, "A"), (80, "B"), (70, "C"), (60, "D"), (50, "E"), (0, "F"))
+                    if summary["score"] >= floor)
+    assert summary["grade_capped_by"] == ("critical" if measured in "ABC" else None)

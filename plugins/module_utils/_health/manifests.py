@@ -412,6 +412,7 @@ def scan_manifests(documents, config=None, now=None, errors=None):
         found = sources.get((item["kind"], item["namespace"], item["name"]))
         if found:
             item["evidence"]["file"], item["evidence"]["document"] = found
+            item["subject"]["locator"] += " (%s #%s)" % found
     errors.sort(key=lambda e: (e["file"], e["document"] or 0, -1 if e["item"] is None else e["item"]))
     result["errors"] = errors
     result["summary"]["errors"] = len(errors)

@@ -10,6 +10,8 @@ __metaclass__ = type
 import datetime
 import re
 
+from .._findings import sort_key, subject
+
 SEVERITIES = ("critical", "warning", "info")
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 # "off" in a severity override drops the finding entirely (still counted as suppressed).
@@ -127,21 +129,25 @@ def meta(obj):
 
 
 def finding(fid, severity, kind, name, message, fix, namespace=None, evidence=None):
-    """One finding. Ids are stable (documented in docs/k8s_health.md) so CI can key on them."""
+    """One finding of the one contract (``_findings``; ids in ``_health/catalogue.py``), keeping the
+    top-level kind/namespace/name of earlier releases beside ``subject``."""
+    about = subject(kind, name, namespace)
+    about["locator"] = about["locator"] or "(unnamed object)"
     return {
         "id": fid,
         "severity": severity,
         "kind": kind,
         "namespace": namespace or "",
         "name": name or "",
+        "subject": about,
         "message": message,
-        "evidence": evidence or {},
+        "evidence": dict(evidence or {}),
         "fix": fix,
     }
 
 
 def finding_sort_key(item):
-    return (SEVERITY_RANK.get(item["severity"], 9), item["id"], item["namespace"], item["kind"], item["name"], item["message"])
+    return sort_key(item)
 
 
 class CheckRecord:

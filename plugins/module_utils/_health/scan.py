@@ -560,10 +560,11 @@ class HealthScan(objects.ObjectChecks):
         findings.sort(key=finding_sort_key)
         gaps = sorted(c["id"] for c in checks if c["status"] in (STATUS_FORBIDDEN, STATUS_UNAVAILABLE))
         summary = {
-            "score": score, "grade": scoring.grade(score), "counts": counts, "total_findings": sum(counts.values()),
+            "score": score, "counts": counts, "total_findings": sum(counts.values()),
             "shown_findings": len(findings), "groups": group_scores, "checks": statuses,
             "complete": not gaps, "coverage_gaps": gaps,
         }
+        summary.update(scoring.capped_grade(score, counts))
         return {"summary": summary, "checks": checks, "findings": findings, "inventory": self._inventory(extra_inventory)}
 
     def _inventory(self, extra):

@@ -134,10 +134,30 @@ def test_scoring_and_gate():
     assert scoring.check_score(10, {"a": "critical", "b": "warning"}) == 85.0
     assert scoring.grade(85) == "B" and scoring.grade(10) == "F"
     summary = {"score": 70.0, "counts": {"critical": 1, "warning": 2, "info": 3}}
-    assert scoring.gate(summary, "none", 0) == []
-    assert scoring.gate(summary, "critical", 0) == ["findings at or above critical: 1 critical"]
-    assert len(scoring.gate(summary, "warning", 80)) == 2
-    assert scoring.gate({"score": 100.0, "counts": {"critical": 0, "warning": 0, "info": 4}}, "warning", 90) == []
+    assert scoring.gate(summary, "none", 0) == {"fail_on": "never", "failed": False, "reasons": []}
+    assert scoring.gate(summary, "never", 0)["reasons"] == []
+    assert scoring.gate(summary, "critical", 0)["reasons"] == ["1 critical finding(s) at or above fail_on=critical"]
+    assert scoring.gate(summary, "warning", 80)["reasons"] == [
+        "1 critical finding(s) at or above fail_on=warning", "2 warning finding(s) at or above fail_on=warning",
+        "score 70.0 is below min_score 80"]
+    assert scoring.gate({"score": 100.0, "counts": {"critical": 0, "warning": 0, "info": 4}}, "warning", 90)["failed"] is False
+    # min_score is its own condition, even with fail_on never; src errors count only with a threshold
+    assert scoring.gate(summary, "never", 80)["reasons"] == ["score 70.0 is below min_score 80"]
+    clean = {"score": 100.0, "counts": {"critical": 0, "warning": 0, "info": 0}}
+    assert scoring.gate(clean, "never", 0, errors=2)["failed"] is False
+    assert scoring.gate(clean, "critical", 0, errors=2)["reasons"] == ["2 manifest document(s) or item(s) could not be audited (see errors)"]
+
+
+@pytest.mark.parametrize("score,counts,grade,capped_by", [
+    (92.7, {"critical": 25, "warning": 3, "info": 0}, "D", "critical"),
+    (92.7, {"critical": 0, "warning": 3, "info": 9}, "B", "warning"),
+    (85.0, {"critical": 0, "warning": 3, "info": 0}, "B", None),
+    (55.0, {"critical": 2, "warning": 0, "info": 0}, "E", None),
+    (99.0, {"critical": 0, "warning": 0, "info": 7}, "A", None),
+    (61.0, {"critical": 1, "warning": 4, "info": 0}, "D", None),
+])
+def test_grade_cannot_contradict_the_verdict(score, counts, grade, capped_by):
+    assert scoring.capped_grade(score, counts) == {"grade": grade, "grade_capped_by": capped_by}
 
 
 def test_manifest_mode(tmp_path):
