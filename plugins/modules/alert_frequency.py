@@ -152,7 +152,7 @@ options:
       significance:
         description:
           - Highest corrected p-value (family-wise error rate over every pair tested) at which a pair or cascade is
-            claimed. RV(cofiring[].confidence) is one minus the corrected p-value.
+            claimed. The C(confidence) of each pair in RV(cofiring) is one minus the corrected p-value.
         type: float
         default: 0.01
       bucket:

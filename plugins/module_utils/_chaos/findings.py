@@ -20,10 +20,10 @@ def pod_killer(result):
     dry = result.get("simulated", result.get("dry_run"))
     for victim in result.get("victims") or ():
         outcome = victim.get("outcome") or "planned"
+        evidence = {"owner": victim.get("owner"), "outcome": outcome, "node": victim.get("node"), "acted_at": victim.get("acted_at")}
         found.append(finding("chaos.pod_disrupted", "info", subject("Pod", victim["name"], victim["namespace"]),
                              "%s (owner %s)%s" % (outcome.replace("_", " "), victim.get("owner"), " - dry run" if dry else ""),
-                             "nothing to fix: the experiment's action", {"owner": victim.get("owner"), "outcome": outcome,
-                                                                          "node": victim.get("node"), "acted_at": victim.get("acted_at")}, check))
+                             "nothing to fix: the experiment's action", evidence, check))
     for owner in result.get("recovery") or ():
         if not owner.get("recovered"):
             found.append(finding("chaos.not_recovered", "critical", subject(owner["kind"], owner["name"], owner["namespace"]),

@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import os
 import re
 
@@ -74,7 +75,7 @@ def split_documents(text):
     chunks.append(text[start:])
     if chunks and not _has_content(chunks[0]):
         chunks = chunks[1:]
-    return [(number, chunk) for number, chunk in enumerate(chunks, 1)]
+    return list(enumerate(chunks, 1))
 
 
 def _has_content(chunk):
@@ -191,7 +192,7 @@ def _is_quantity(value):
     if isinstance(value, bool):
         return False
     if isinstance(value, (int, float)):
-        return value >= 0 and value == value and value != float("inf")
+        return value >= 0 and math.isfinite(value)
     return isinstance(value, str) and bool(_QUANTITY.match(value.strip()))
 
 

@@ -136,9 +136,9 @@ def test_a_cascade_that_chance_explains_among_many_pairs_is_not_claimed():
     rng = random.Random(7)
     window = 30 * DAY
     flapper = sorted(b * 1.5 * DAY + 3600 + k * 180.0 for b in range(20) for k in range(20))
-    rare = sorted([flapper[40] + 120, flapper[200] + 100, flapper[330] + 90] + [rng.uniform(0, window) for _ in range(7)])
+    rare = sorted([flapper[40] + 120, flapper[200] + 100, flapper[330] + 90] + [rng.uniform(0, window) for _noise in range(7)])
     onsets = {"flapper": flapper, "rare": rare}
-    onsets.update(("other%02d" % n, sorted(rng.uniform(0, window) for _ in range(10))) for n in range(26))
+    onsets.update(("other%02d" % n, sorted(rng.uniform(0, window) for _onset in range(10))) for n in range(26))
     starts = dict(onsets, flapper=[b * 1.5 * DAY + 3600 for b in range(20)])
     assert not [c for c in cascades(onsets, window, starts=starts) if c["then"] == "rare"]
     alone = cascades({"flapper": flapper, "rare": rare}, window, starts={"flapper": starts["flapper"], "rare": rare})

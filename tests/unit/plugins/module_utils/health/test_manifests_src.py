@@ -193,7 +193,7 @@ def test_random_junk_never_raises_and_never_reaches_a_rule():
     documents = []
     for number in range(1, 1501):
         obj = copy.deepcopy(GOOD[rng.choice(sorted(GOOD))])
-        for _ in range(rng.randint(1, 3)):
+        for _mutation in range(rng.randint(1, 3)):
             node, parent, key = obj, None, None
             while isinstance(node, (dict, list)) and node and rng.random() < 0.8:
                 parent = node
