@@ -2,15 +2,38 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One report model built from the modules' results; every output format renders this model.
 
-Input: [{"name": cluster, "results": {"k8s_health": result, "alert_frequency": result,
-"cert_expiry": result}}]. A result is exactly what the module returned (a failed module's
-result carries `failed` and `msg`).
+Input: ``[{"name": cluster, "results": {module: result}}]`` where a result is exactly what the module
+returned (a failed module's result carries ``failed`` and ``msg``). Any module of the collection.
+
+- Findings come only from ``result["findings"]`` in the one contract (``_findings``); an older
+  k8s_health finding without ``subject`` gets one from its kind/namespace/name. Each finding of the
+  model keeps the contract's fields, with ``subject`` as the readable locator (a string, what
+  notifications key on) and ``object`` as the contract's subject dict, plus ``cluster``, ``module``,
+  ``namespace``, ``anchor`` and ``evidence_rows`` (the evidence in human units).
+- A section's counts are its findings' counts (no fewer than the module's own ``summary.counts``, when
+  the module returned fewer findings than it counted). The verdict is ``_findings.gate`` over the
+  totals, with module errors as extra reasons.
+- ``fix_first``: findings grouped by cluster, module and rule id, ordered by severity, then blast
+  radius, then how many findings. Blast radius = for each finding of the group, the largest count of
+  things its evidence says it touches (``REACH_KEYS``: pods, endpoints, users, replicas...; a list
+  counts its items), at least 1; summed over the group. So ``cert.expired`` on 10 endpoints weighs 10,
+  a NotReady node whose evidence names 14 pods weighs 14.
+- ``grade`` per cluster: the k8s_health score's grade (A >= 90, B >= 80, C >= 70, D >= 60, E >= 50, F),
+  never better than D with a critical finding or a failed cluster gate, nor than B with a warning:
+  the grade cannot read well beside a verdict that fails.
+- Module-specific detail feeds only summary rows and charts (``sections.BUILDERS``) and the chaos
+  experiment (``experiment.build``).
 """
 
 from __future__ import annotations
 
-SEVERITIES = ("critical", "warning", "info")
-RANK = {"critical": 3, "warning": 2, "info": 1, "ok": 0, "none": 0}
+import re
+
+from .._findings import SEVERITIES, SEVERITY_RANK, gate, normalize_fail_on, subject as make_subject, worst
+from .._time import human_time, to_epoch
+from . import experiment as chaos
+from .sections import BUILDERS, bar, evidence_rows
+
 TITLES = {
     "k8s_health": "Cluster health",
     "alert_frequency": "Alert history",
@@ -18,233 +41,229 @@ TITLES = {
     "pod_killer": "Pod chaos",
     "memory_hog": "Memory pressure",
 }
+ORDER = ("k8s_health", "cert_expiry", "alert_frequency", "pod_killer", "memory_hog")
 MAX_FINDINGS_PER_SECTION = 200
+MAX_FIX_FIRST = 25
+REACH_KEYS = ("pods", "affected_pods", "endpoints", "users", "subjects", "replicas", "desired", "instances", "victims", "workloads")
+SEVERITY_WORDS = {"warn": "warning", "error": "warning", "crit": "critical", "ok": "info", "none": "info"}
+GRADES = ((90, "A"), (80, "B"), (70, "C"), (60, "D"), (50, "E"))
+CAPS = {"critical": "D", "failed": "D", "warning": "B"}
+NO_NAMESPACE = "(no namespace)"
 
 
 def rank(severity):
-    return RANK.get(str(severity or "info").lower(), 1)
+    """Higher is worse: critical 3, warning 2, info 1, anything else 0 (for the machine formats)."""
+    return 3 - SEVERITY_RANK.get(str(severity or "").lower(), 3)
 
 
-def make_finding(rule_id, severity, subject, message, fix=None, evidence=None):
+def anchor(*parts):
+    return "-".join(re.sub(r"[^a-z0-9]+", "-", str(p).lower()).strip("-") for p in parts)
+
+
+def _locator(about, item):
+    """The contract's locator, or one made from kind/namespace/name; never empty, never ``None``."""
+    text = str(about.get("locator") or "").strip()
+    if not text or re.search(r"(^|[ /])None($|[ /\[])", text):
+        rebuilt = make_subject(about.get("kind") or item.get("kind"), about.get("name") or item.get("name"),
+                               about.get("namespace") or item.get("namespace"))["locator"]
+        text = rebuilt if rebuilt and "None" not in rebuilt.split("/") else ""
+    return text or str(item.get("id") or "(unnamed)")
+
+
+def normalize(item, cluster, module, now=None):
+    """A contract finding as the model keeps it (see the module docstring)."""
+    about = item.get("subject") if isinstance(item.get("subject"), dict) else make_subject(
+        item.get("kind"), item.get("name"), item.get("namespace"))
+    about = dict(about, locator=_locator(about, item))
+    severity = str(item.get("severity") or "info").lower()
+    severity = severity if severity in SEVERITY_RANK else SEVERITY_WORDS.get(severity, "info")
+    evidence = item.get("evidence") if isinstance(item.get("evidence"), dict) else {}
     return {
-        "id": str(rule_id), "severity": str(severity or "info").lower(), "subject": str(subject or ""),
-        "message": str(message or ""), "fix": str(fix or ""), "evidence": evidence if evidence is not None else "",
+        "id": str(item.get("id") or "finding"), "severity": severity, "subject": about["locator"], "object": about,
+        "message": str(item.get("message") or ""), "fix": str(item.get("fix") or ""), "evidence": evidence,
+        "evidence_rows": evidence_rows(evidence, now), "check": str(item.get("check") or ""),
+        "cluster": cluster, "module": module, "namespace": about.get("namespace") or NO_NAMESPACE,
     }
+
+
+def reach(finding):
+    """How many things one finding touches, by its evidence (at least 1)."""
+    best = 1
+    for key in REACH_KEYS:
+        value = finding["evidence"].get(key)
+        if isinstance(value, (list, tuple)):
+            value = len(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            best = max(best, int(value))
+    return best
 
 
 def sort_findings(findings):
-    return sorted(findings, key=lambda f: (-rank(f["severity"]), f["id"], f["subject"], f["message"]))
+    return sorted(findings, key=lambda f: (SEVERITY_RANK[f["severity"]], f["id"], f["subject"], f["message"]))
 
 
-def _subject(item):
-    parts = [item.get("kind"), item.get("namespace"), item.get("name")]
-    return "/".join(str(p) for p in parts if p)
-
-
-def _generic_findings(result):
-    """Findings a module returned in the shared shape (id, severity, kind/namespace/name)."""
-    out = []
-    for item in result.get("findings") or ():
-        finding = make_finding(item.get("id") or "finding", item.get("severity"), _subject(item),
-                               item.get("message"), item.get("fix"), item.get("evidence"))
-        finding["check"] = item.get("check") or ""
-        out.append(finding)
+def _count(findings):
+    out = dict.fromkeys(SEVERITIES, 0)
+    for item in findings:
+        out[item["severity"]] += 1
     return out
 
 
-def _counts(findings):
-    counts = {name: 0 for name in SEVERITIES}
-    for item in findings:
-        counts[item["severity"]] = counts.get(item["severity"], 0) + 1
-    return counts
+def group_findings(findings):
+    """Findings of one section grouped by rule id: worst first, then widest blast radius."""
+    groups = {}
+    for index, item in enumerate(findings):
+        group = groups.setdefault(item["id"], {"id": item["id"], "severity": item["severity"], "fix": item["fix"],
+                                               "message": item["message"], "findings": [], "blast": 0,
+                                               "anchor": anchor("g", item["cluster"], item["module"], item["id"])})
+        group["findings"].append(index)
+        group["blast"] += reach(item)
+        if SEVERITY_RANK[item["severity"]] < SEVERITY_RANK[group["severity"]]:
+            group["severity"] = item["severity"]
+    return sorted(groups.values(), key=lambda g: (SEVERITY_RANK[g["severity"]], -g["blast"], -len(g["findings"]), g["id"]))
 
 
-def _bar(title, pairs, unit=""):
-    return {"kind": "bar", "title": title, "unit": unit, "series": [[str(k), float(v)] for k, v in pairs]}
-
-
-def _scalar_rows(mapping):
-    return [[key, mapping[key]] for key in sorted(mapping or {}) if isinstance(mapping[key], (int, float, str, bool))]
-
-
-def _health_section(result):
-    summary = result.get("summary") or {}
-    rows = _scalar_rows(summary)
-    if summary.get("coverage_gaps"):
-        rows.append(["coverage gaps", ", ".join(summary["coverage_gaps"])])
-    checks = result.get("checks") or []
-    by_status = {}
-    for check in checks:
-        by_status[check.get("status", "unknown")] = by_status.get(check.get("status", "unknown"), 0) + 1
-    groups = summary.get("groups") or {}
-    charts = []
-    if groups:
-        charts.append(_bar("Score per check group", sorted((k, v.get("score", 0) if isinstance(v, dict) else v) for k, v in groups.items())))
-    if by_status:
-        charts.append(_bar("Checks by status", sorted(by_status.items())))
-    return rows, charts, checks, _generic_findings(result)
-
-
-def _alert_findings(result):
-    findings = []
-    for rec in result.get("recommendations") or ():
-        findings.append(make_finding(rec.get("id", "advice"), "warning", "rule/%s" % rec.get("rule"),
-                                     rec.get("action"), rec.get("reason"), rec))
-    for rule in result.get("unhealthy_rules") or ():
-        findings.append(make_finding(rule.get("id", "rules.unhealthy"), "warning", "rule/%s" % rule.get("rule"),
-                                     "rule health %s: %s" % (rule.get("health"), rule.get("last_error") or ""),
-                                     "fix the rule expression so it evaluates", rule))
-    for rule in result.get("always_firing") or ():
-        if not rule.get("ok", True):
-            findings.append(make_finding(rule.get("id", "rules.always_firing"), "critical", "rule/%s" % rule.get("rule"),
-                                         "always-firing rule fired only %.1f%% of the window" % (100 * (rule.get("firing_share") or 0)),
-                                         "check the alerting pipeline (dead man's switch)", rule))
-    for rule in result.get("dead_rules") or ():
-        findings.append(make_finding(rule.get("id", "rules.dead"), "info", "rule/%s" % rule.get("rule"),
-                                     rule.get("reason"), "delete the rule or check that its series still exist", rule))
-    return findings
-
-
-def _alerts_section(result):
-    rules = result.get("rules") or []
-    noisy = rules[:10]
-    charts = []
-    if noisy:
-        charts.append(_bar("Noisiest rules (noise score)", [(r.get("rule"), r.get("noise_score") or 0) for r in noisy]))
-        charts.append(_bar("Episodes per rule", [(r.get("rule"), r.get("episodes") or 0) for r in noisy]))
-    hours = [0] * 24
-    for rule in rules:
-        for hour, count in enumerate((rule.get("hours") or [])[:24]):
-            hours[hour] += count
-    if any(hours):
-        charts.append(_bar("Firings by hour of day (%s)" % ((result.get("window") or {}).get("timezone") or "UTC"),
-                           [("%02d" % hour, count) for hour, count in enumerate(hours)]))
-    return _scalar_rows(result.get("summary")), charts, [], _alert_findings(result)
-
-
-CERT_SEVERITY = {"critical": "critical", "warn": "warning", "warning": "warning", "error": "warning"}
-
-
-def _cert_targets(result):
-    """(subject, entry) for every endpoint, file and Secret key of a cert_expiry result."""
-    for endpoint in result.get("endpoints") or ():
-        yield "endpoint/%s" % endpoint.get("id"), endpoint
-    for entry in result.get("files") or ():
-        yield "file/%s" % entry.get("path"), entry
-    for secret in result.get("secrets") or ():
-        for key in sorted(secret.get("keys") or {}):
-            yield "secret/%s/%s[%s]" % (secret.get("namespace"), secret.get("name"), key), secret["keys"][key]
-
-
-def _cert_finding(subject, entry):
-    severity = CERT_SEVERITY.get(entry.get("severity"))
-    expiry = entry.get("expiry") or {}
-    if entry.get("severity") == "error" or (entry.get("error") and not expiry):
-        return make_finding("cert.unreadable", "warning", subject, entry.get("error") or entry.get("error_kind"),
-                            "check that the target is reachable and holds a certificate", {
-                                "error_kind": entry.get("error_kind"), "error_reason": entry.get("error_reason")})
-    if severity:
-        days = expiry.get("days_left")
-        message = ("expired %d days ago" % -days if days is not None and days < 0 else "expires in %s days" % days)
-        return make_finding("cert.expiry", severity, subject, "%s (%s)" % (message, expiry.get("not_after")),
-                            "renew the certificate", {"days_left": days, "not_after": expiry.get("not_after")})
-    return None
-
-
-def _certs_section(result):
-    findings, soonest = [], []
-    for subject, entry in _cert_targets(result):
-        finding = _cert_finding(subject, entry)
-        if finding:
-            findings.append(finding)
-        if entry.get("verify") not in (None, "ok") and not entry.get("error"):
-            findings.append(make_finding("cert.verify", "warning", subject, "does not verify: %s" % entry.get("verify"),
-                                         entry.get("verify_detail") or "send the full chain signed by a trusted CA", None))
-        if entry.get("hostname_match") is False:
-            findings.append(make_finding("cert.hostname", "warning", subject, "does not match %s" % entry.get("hostname"),
-                                         "issue a certificate whose SANs cover the name clients use", None))
-        days = (entry.get("expiry") or {}).get("days_left")
-        if days is not None:
-            soonest.append((subject, days))
-    soonest.sort(key=lambda pair: (pair[1], pair[0]))
-    charts = [_bar("Days left, soonest first", soonest[:15], unit="days")] if soonest else []
-    summary = result.get("summary") or {}
-    rows = _scalar_rows(summary)
-    for key in ("by_severity", "by_source"):
-        if isinstance(summary.get(key), dict):
-            rows.append([key, ", ".join("%s %s" % (k, v) for k, v in sorted(summary[key].items()))])
-    return rows, charts, [], findings
-
-
-SECTION_BUILDERS = {"k8s_health": _health_section, "alert_frequency": _alerts_section, "cert_expiry": _certs_section}
-
-
-def build_section(module, result):
-    section = {"module": module, "title": TITLES.get(module, module), "status": "ok", "error": "",
-               "summary": [], "findings": [], "charts": [], "checks": [], "counts": _counts([]), "truncated": 0}
+def build_section(module, result, cluster="", now=None):
+    section = {"module": module, "title": TITLES.get(module, module), "anchor": anchor("s", cluster, module),
+               "status": "ok", "error": "", "summary": [], "findings": [], "groups": [], "charts": [], "checks": [],
+               "counts": dict.fromkeys(SEVERITIES, 0), "worst": "ok", "truncated": 0, "not_returned": 0}
     if result is None or result.get("skipped"):
         section["status"] = "skipped"
         section["error"] = (result or {}).get("skip_reason", "not run")
-        return section
-    builder = SECTION_BUILDERS.get(module)
-    if builder:
-        section["summary"], section["charts"], section["checks"], findings = builder(result)
-    else:
-        findings = _generic_findings(result)
-    findings = sort_findings(findings)
-    section["counts"] = _counts(findings)
+        return section, []
+    builder = BUILDERS.get(module)
+    if builder and not result.get("failed"):
+        section["summary"], section["charts"] = builder(result, now)
+    section["checks"] = [c for c in result.get("checks") or () if isinstance(c, dict)]
+    findings = sort_findings(normalize(item, cluster, module, now) for item in result.get("findings") or () if isinstance(item, dict))
+    for index, item in enumerate(findings):
+        item["anchor"] = anchor("f", cluster, module, index)
+    counts = _count(findings)
+    declared = (result.get("summary") or {}).get("counts") if isinstance(result.get("summary"), dict) else None
+    for severity in SEVERITIES:
+        own = (declared or {}).get(severity)
+        if isinstance(own, int) and own > counts[severity]:
+            section["not_returned"] += own - counts[severity]
+            counts[severity] = own
+    section["counts"], section["worst"] = counts, worst(counts)
     section["truncated"] = max(0, len(findings) - MAX_FINDINGS_PER_SECTION)
     section["findings"] = findings[:MAX_FINDINGS_PER_SECTION]
+    section["groups"] = group_findings(section["findings"])
     if result.get("failed"):
-        section["status"] = "error"
+        section["status"], section["worst"] = "error", "error"
         section["error"] = str(result.get("msg") or "the module failed")
-    elif findings:
+    elif findings or section["not_returned"]:
         section["status"] = "findings"
-    return section
+    return section, findings
 
 
-def worst(counts):
-    for severity in SEVERITIES:
-        if counts.get(severity):
-            return severity
-    return "ok"
+def letter(score):
+    for floor, grade in GRADES:
+        if score >= floor:
+            return grade
+    return "F"
 
 
-def build_model(clusters, fail_on="critical", title="sre.toolkit diagnose", generated_at=""):
-    """The whole report: clusters with sections, a matrix across clusters, and the verdict."""
-    if fail_on not in SEVERITIES + ("never",):
-        raise ValueError("fail_on must be one of critical, warning, info, never; got %r" % (fail_on,))
-    out_clusters = []
-    modules = set()
+def cluster_grade(sections, counts, failed):
+    """{grade, score, capped_by, module_grade, module_capped_by}; see the module docstring."""
+    health = {}
+    for section in sections:
+        if section["module"] == "k8s_health":
+            health = section.get("_summary") or {}
+    score = health.get("score")
+    measured = letter(float(score)) if isinstance(score, (int, float)) else "A"
+    capped_by = None
+    for reason, on in (("critical", counts["critical"]), ("failed", failed), ("warning", counts["warning"])):
+        if on and CAPS[reason] > measured:
+            measured, capped_by = CAPS[reason], reason
+    if health.get("grade") and str(health["grade"]) > measured:
+        measured, capped_by = str(health["grade"]), "module"
+    words = {"critical": "%d critical finding(s)" % counts["critical"], "failed": "the cluster's verdict failed",
+             "warning": "%d warning(s)" % counts["warning"], "module": "k8s_health's own grade"}
+    return {"grade": measured, "score": score, "capped_by": words.get(capped_by), "module_grade": health.get("grade"),
+            "module_capped_by": health.get("grade_capped_by")}
+
+
+def _namespace_chart(findings, title="Findings by namespace"):
+    per = {}
+    for item in findings:
+        row = per.setdefault(item["namespace"], dict.fromkeys(SEVERITIES, 0))
+        row[item["severity"]] += 1
+    ordered = sorted(per.items(), key=lambda kv: (-kv[1]["critical"], -sum(kv[1].values()), kv[0]))[:15]
+    return {"kind": "stacked", "title": title, "keys": list(SEVERITIES),
+            "series": [[name, [row[s] for s in SEVERITIES]] for name, row in ordered]}
+
+
+def _fix_first(all_findings):
+    items = []
+    for section_findings in all_findings:
+        for group in group_findings(section_findings):
+            first = section_findings[group["findings"][0]]
+            subjects = [section_findings[i]["subject"] for i in group["findings"]]
+            items.append({
+                "severity": group["severity"], "id": group["id"], "cluster": first["cluster"], "module": first["module"],
+                "section": TITLES.get(first["module"], first["module"]), "message": first["message"], "fix": group["fix"],
+                "count": len(subjects), "blast": group["blast"], "subjects": subjects[:3], "anchor": group["anchor"],
+                "namespaces": sorted({section_findings[i]["namespace"] for i in group["findings"]}),
+            })
+    items.sort(key=lambda i: (SEVERITY_RANK[i["severity"]], -i["blast"], -i["count"], i["cluster"], i["id"]))
+    for position, item in enumerate(items, 1):
+        item["rank"] = position
+    return items
+
+
+def build_model(clusters, fail_on="critical", title="sre.toolkit diagnose", generated_at="", hypothesis=""):
+    """The whole report: fix-first list, clusters with sections, a matrix across clusters, grades, the verdict."""
+    fail_on = normalize_fail_on(fail_on)
+    now = to_epoch(generated_at)
+    out_clusters, modules, every = [], set(), []
     for cluster in sorted(clusters, key=lambda c: str(c.get("name"))):
+        name = str(cluster.get("name"))
         results = cluster.get("results") or {}
-        sections = [build_section(module, results[module]) for module in sorted(results)]
+        sections, found = [], []
+        for module in sorted(results, key=lambda m: (ORDER.index(m) if m in ORDER else len(ORDER), m)):
+            section, findings = build_section(module, results[module], name, now)
+            section["_summary"] = (results[module] or {}).get("summary") if isinstance((results[module] or {}).get("summary"), dict) else {}
+            sections.append(section)
+            found.extend(findings)
+            if findings:
+                every.append(findings)
         modules.update(results)
-        counts = _counts([])
+        counts = {s: sum(sec["counts"][s] for sec in sections) for s in SEVERITIES}
+        errors = [s["module"] for s in sections if s["status"] == "error"]
+        own_gate = gate(counts, fail_on, ["module error: %s" % m for m in errors])
+        entry = {"name": name, "anchor": anchor("c", name), "sections": sections, "counts": counts, "worst": worst(counts),
+                 "errors": errors, "failed": own_gate["failed"], "grade": cluster_grade(sections, counts, own_gate["failed"]),
+                 "charts": [_namespace_chart(found)] if found else [], "experiment": chaos.build(results, hypothesis)}
         for section in sections:
-            for severity in SEVERITIES:
-                counts[severity] += section["counts"][severity]
-        out_clusters.append({"name": str(cluster.get("name")), "sections": sections, "counts": counts, "worst": worst(counts),
-                             "errors": [s["module"] for s in sections if s["status"] == "error"]})
+            del section["_summary"]
+        out_clusters.append(entry)
+    ordered_modules = sorted(modules, key=lambda m: (ORDER.index(m) if m in ORDER else len(ORDER), m))
     matrix = {
-        "modules": sorted(modules),
-        "rows": [{"cluster": c["name"], "cells": {s["module"]: ("error" if s["status"] == "error" else worst(s["counts"]))
-                                                  for s in c["sections"]}} for c in out_clusters],
+        "modules": ordered_modules,
+        "rows": [{"cluster": c["name"], "anchor": c["anchor"], "grade": c["grade"]["grade"],
+                  "cells": {s["module"]: s["worst"] for s in c["sections"]},
+                  "counts": {s["module"]: s["counts"] for s in c["sections"]},
+                  "anchors": {s["module"]: s["anchor"] for s in c["sections"]}} for c in out_clusters],
     }
     totals = {severity: sum(c["counts"][severity] for c in out_clusters) for severity in SEVERITIES}
-    threshold = rank(fail_on) if fail_on != "never" else 99
-    over = [s for s in SEVERITIES if rank(s) >= threshold and totals[s]]
     errors = ["%s/%s" % (c["name"], m) for c in out_clusters for m in c["errors"]]
-    verdict = {"fail_on": fail_on, "failed": bool(over or errors), "errors": errors,
-               "reason": _verdict_reason(over, totals, errors, fail_on)}
-    return {"title": title, "generated_at": generated_at, "clusters": out_clusters, "matrix": matrix,
-            "totals": totals, "verdict": verdict}
+    judged = gate(totals, fail_on, ["module errors: %s" % ", ".join(errors)] if errors else ())
+    fix_first = _fix_first(every)
+    everything = [f for group in every for f in group]
+    return {
+        "title": title, "generated_at": generated_at, "generated_text": human_time(now) if now else (generated_at or "-"),
+        "clusters": out_clusters, "matrix": matrix, "totals": totals,
+        "verdict": {"fail_on": fail_on, "failed": judged["failed"], "errors": errors, "reasons": judged["reasons"],
+                    "reason": "; ".join(judged["reasons"]) or "nothing at or above fail_on=%s" % fail_on},
+        "fix_first": fix_first[:MAX_FIX_FIRST], "fix_first_more": max(0, len(fix_first) - MAX_FIX_FIRST),
+        "grade": max((c["grade"]["grade"] for c in out_clusters), default="A"),
+        "filters": {"severity": list(SEVERITIES), "module": ordered_modules, "cluster": [c["name"] for c in out_clusters],
+                    "namespace": sorted({f["namespace"] for f in everything})},
+        "charts": [_severity_chart(totals)] + ([_namespace_chart(everything, "Findings by namespace, every cluster")]
+                                               if len(out_clusters) > 1 and everything else []),
+    }
 
 
-def _verdict_reason(over, totals, errors, fail_on):
-    parts = []
-    if over:
-        parts.append(", ".join("%d %s" % (totals[s], s) for s in over) + " finding(s) at or above fail_on=%s" % fail_on)
-    if errors:
-        parts.append("module errors: %s" % ", ".join(errors))
-    return "; ".join(parts) if parts else "nothing at or above fail_on=%s" % fail_on
+def _severity_chart(totals):
+    return bar("Findings by severity", [(s, totals[s]) for s in SEVERITIES])

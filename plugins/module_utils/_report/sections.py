@@ -1,0 +1,291 @@
+# Copyright: sre.toolkit contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What each module adds to its section besides findings: summary rows and charts (plain data).
+
+Findings never come from here: they come from ``result["findings"]`` (the one contract, ``_findings``).
+A builder reads only the module's own detail, to draw pictures and summary rows, and returns
+``(rows, charts)``; rows are ``[label, text]`` already in human units. Charts are dicts with a
+``kind`` the renderers know (``bar``, ``stacked``, ``timeline``, ``calendar``, ``chaos``).
+"""
+
+from __future__ import annotations
+
+from .._time import human_duration, human_time, to_epoch
+
+MAX_TIMELINE_ROWS = 15
+MAX_CALENDAR_ITEMS = 120
+
+
+def human_number(value):
+    """Rounded for reading: 1388647.689 -> ``1,388,648``; 0.01884 -> ``0.019``; 91.3 -> ``91.3``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int) or float(value).is_integer():
+        return "{:,}".format(int(value))
+    if abs(value) >= 100:
+        return "{:,}".format(int(round(value)))
+    if abs(value) >= 1:
+        return ("%.1f" % value).rstrip("0").rstrip(".")
+    return ("%.3f" % value).rstrip("0").rstrip(".") or "0"
+
+
+def human_bytes(value):
+    value = float(value or 0)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return ("%d %s" % (value, unit)) if unit == "B" else ("%.1f %s" % (value, unit))
+        value /= 1024.0
+    return "%.1f TiB" % value
+
+
+_TIME_WORDS = ("not_after", "not_before", "since", "first_seen", "last_seen", "heartbeat", "_at", "time", "started", "ended")
+
+
+def human_value(key, value, now=None):
+    """One value for people, judged by its key: seconds, bytes, times, lists, numbers."""
+    key = str(key).lower()
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)) and (key.endswith("seconds") or key in ("seconds", "elapsed", "duration")):
+        return human_duration(value)
+    if isinstance(value, (int, float)) and key.endswith("bytes"):
+        return human_bytes(value)
+    if isinstance(value, (int, float, str)) and any(word in key for word in _TIME_WORDS) and not key.endswith("epoch"):
+        if to_epoch(value) is not None and (isinstance(value, str) or value > 1e9):
+            return human_time(value, now)
+    if isinstance(value, (int, float)):
+        return human_number(value)
+    if isinstance(value, (list, tuple)):
+        shown = [human_value(key, item, now) if not isinstance(item, dict) else _pairs(item, now) for item in value[:5]]
+        return ", ".join(shown) + (" (+%d more)" % (len(value) - 5) if len(value) > 5 else "")
+    if isinstance(value, dict):
+        return _pairs(value, now)
+    return str(value)
+
+
+def _pairs(mapping, now):
+    return ", ".join("%s %s" % (k, human_value(k, v, now)) for k, v in sorted(mapping.items()) if v not in (None, "", [], {}))
+
+
+def evidence_rows(evidence, now=None, limit=160):
+    """``[[key, text]]`` of a finding's evidence, each text at most ``limit`` characters."""
+    rows = []
+    for key in sorted(evidence or {}):
+        value = evidence[key]
+        if value in (None, "", [], {}):
+            continue
+        text = human_value(key, value, now)
+        rows.append([str(key), text if len(text) <= limit else text[:limit - 1] + "\u2026"])
+    return rows
+
+
+def bar(title, pairs, unit="", value_text=None):
+    series = [[str(label), float(value)] for label, value in pairs]
+    chart = {"kind": "bar", "title": title, "unit": unit, "series": series}
+    if value_text:
+        chart["labels"] = [value_text(value) for _, value in pairs]
+    return chart
+
+
+def _row(rows, label, value, key=None, now=None):
+    if value not in (None, "", [], {}):
+        rows.append([label, human_value(key or label, value, now)])
+
+
+# -- k8s_health ------------------------------------------------------------------------------
+
+def health(result, now):
+    summary = result.get("summary") or {}
+    inventory = result.get("inventory") or {}
+    rows = []
+    if summary.get("score") is not None:
+        capped = summary.get("grade_capped_by")
+        capped = ", capped by %s findings" % capped if capped else ""
+        rows.append(["health score", "%s (grade %s%s)" % (human_number(summary["score"]), summary.get("grade", "-"), capped)])
+    nodes = inventory.get("nodes") or {}
+    if nodes:
+        rows.append(["nodes", "%s total, %s not ready, %s lost" % (nodes.get("total", 0), nodes.get("not_ready", 0), nodes.get("lost", 0))])
+    pods = inventory.get("pods") or {}
+    if pods:
+        rows.append(["pods", "%s total (%s)" % (pods.get("total", 0), _pairs(pods.get("phases") or {}, now))])
+    _row(rows, "workloads", inventory.get("workloads"), now=now)
+    _row(rows, "server version", inventory.get("server_version"))
+    _row(rows, "checks", summary.get("checks"), now=now)
+    if summary.get("total_findings") and summary.get("shown_findings") not in (None, summary.get("total_findings")):
+        rows.append(["findings returned", "%s of %s (the module's max_findings)" % (summary["shown_findings"], summary["total_findings"])])
+    _row(rows, "coverage gaps", summary.get("coverage_gaps"))
+    _row(rows, "duration_seconds", result.get("duration_seconds"))
+    charts = []
+    groups = summary.get("groups") or {}
+    if groups:
+        pairs = sorted((k, v.get("score", 0) if isinstance(v, dict) else v) for k, v in groups.items())
+        charts.append(bar("Score per check group (of 100)", pairs, value_text=human_number))
+    return rows, charts
+
+
+# -- alert_frequency -------------------------------------------------------------------------
+
+def _episodes_by_rule(result, start, end):
+    by_rule = {}
+    for instance in result.get("instances") or ():
+        spans = by_rule.setdefault(instance.get("rule"), [])
+        for episode in instance.get("history") or ():
+            began = to_epoch(episode.get("fired_at")) or to_epoch(episode.get("active_at"))
+            if began is None or not episode.get("fired", True):
+                continue
+            ended = to_epoch(episode.get("resolved_at")) or (end if episode.get("open") else began + (episode.get("firing_seconds") or 0))
+            spans.append([max(began, start), min(max(ended, began), end)])
+    return by_rule
+
+
+def alert_timeline(result):
+    """Episodes per rule over the window: one row per rule (noisiest first), one bar per episode."""
+    window = result.get("window") or {}
+    start, end = to_epoch(window.get("start")), to_epoch(window.get("end"))
+    if start is None or end is None or end <= start:
+        return None
+    by_rule = _episodes_by_rule(result, start, end)
+    order = [r.get("rule") for r in result.get("rules") or ()] or sorted(by_rule)
+    rows = []
+    for rule in order:
+        spans = sorted(by_rule.get(rule) or ())
+        if not spans:
+            continue
+        firing = sum(b - a for a, b in spans)
+        rows.append({"label": str(rule), "spans": spans, "note": "%d episode(s), firing %s" % (len(spans), human_duration(firing))})
+    if not rows:
+        return None
+    return {"kind": "timeline", "title": "Alert episodes per rule over the window (%s)" % human_duration(end - start),
+            "start": start, "end": end, "rows": rows[:MAX_TIMELINE_ROWS], "more": max(0, len(rows) - MAX_TIMELINE_ROWS)}
+
+
+def alerts(result, now):
+    summary = result.get("summary") or {}
+    window = result.get("window") or {}
+    rows = []
+    if window.get("start") is not None:
+        rows.append(["window", "%s to %s (%s)" % (human_time(window.get("start")), human_time(window.get("end")),
+                                                  human_duration(window.get("seconds")))])
+    for key in ("rules", "instances", "episodes", "near_misses", "flapping_instances", "dead_rules", "unhealthy_rules"):
+        _row(rows, key.replace("_", " "), summary.get(key))
+    _row(rows, "firing time (all instances)", summary.get("firing_seconds"), key="seconds")
+    charts = []
+    timeline = alert_timeline(result)
+    if timeline:
+        charts.append(timeline)
+    noisy = (result.get("rules") or [])[:10]
+    if noisy:
+        charts.append(bar("Noisiest rules (noise score)", [(r.get("rule"), r.get("noise_score") or 0) for r in noisy], value_text=human_number))
+    hours = [0] * 24
+    for rule in result.get("rules") or ():
+        for hour, count in enumerate((rule.get("hours") or [])[:24]):
+            hours[hour] += count
+    if any(hours):
+        charts.append(bar("Firings by hour of day (%s)" % (window.get("timezone") or "UTC"), [("%02d" % h, c) for h, c in enumerate(hours)]))
+    return rows, charts
+
+
+# -- cert_expiry -----------------------------------------------------------------------------
+
+CERT_STATE = {"critical": "critical", "warn": "warning", "warning": "warning", "error": "warning", "ok": "ok"}
+
+
+def cert_targets(result):
+    """(label, source, entry) for every endpoint, file and Secret key: the label is the readable locator."""
+    for endpoint in result.get("endpoints") or ():
+        where = "%s:%s" % (endpoint.get("host"), endpoint.get("port"))
+        if endpoint.get("sni") and endpoint.get("sni") != endpoint.get("host"):
+            where += " (sni %s)" % endpoint["sni"]
+        yield "endpoint %s" % where, "endpoint", endpoint
+    for entry in result.get("files") or ():
+        yield "file %s" % (entry.get("path") or entry.get("id") or "(unnamed file)"), "file", entry
+    for secret in result.get("secrets") or ():
+        for key in sorted(secret.get("keys") or {}):
+            yield "Secret %s/%s[%s]" % (secret.get("namespace"), secret.get("name"), key), "secret", secret["keys"][key]
+
+
+def cert_calendar(result, now):
+    """Every certificate's earliest expiry on one time axis (a row per source), today marked."""
+    items = []
+    for label, source, entry in cert_targets(result):
+        expiry = entry.get("expiry") or {}
+        epoch = to_epoch(expiry.get("not_after_epoch") or expiry.get("not_after"))
+        if epoch is None:
+            continue
+        days = expiry.get("days_left")
+        state = CERT_STATE.get(entry.get("severity"), "ok")
+        if days is not None and days < 0:
+            state = "critical"
+        items.append({"label": label, "row": source, "at": epoch, "state": state,
+                      "text": "%s: %s" % (label, human_time(epoch, now))})
+    if not items:
+        return None
+    items.sort(key=lambda item: (item["at"], item["label"]))
+    return {"kind": "calendar", "title": "Certificate expiry calendar", "now": now,
+            "rows": [r for r in ("endpoint", "file", "secret") if any(i["row"] == r for i in items)],
+            "items": items[:MAX_CALENDAR_ITEMS], "more": max(0, len(items) - MAX_CALENDAR_ITEMS)}
+
+
+def certs(result, now):
+    summary = result.get("summary") or {}
+    rows = []
+    _row(rows, "certificates checked", summary.get("total"))
+    by_severity = summary.get("by_severity") or {}
+    if by_severity:
+        rows.append(["by state", ", ".join("%s %s" % (k, by_severity[k]) for k in ("critical", "warn", "error", "ok") if by_severity.get(k))])
+    for source, states in sorted((summary.get("by_source") or {}).items()):
+        rows.append([source + "s", ", ".join("%s %s" % (k, v) for k, v in sorted(states.items()))])
+    earliest = summary.get("earliest") or {}
+    if earliest.get("not_after"):
+        rows.append(["earliest expiry", "%s: %s" % (human_time(earliest["not_after"], now), earliest.get("subject") or earliest.get("id"))])
+    charts = []
+    calendar = cert_calendar(result, now)
+    if calendar:
+        charts.append(calendar)
+    return rows, charts
+
+
+# -- pod_killer and memory_hog -----------------------------------------------------------------
+
+def pod_killer(result, now):
+    summary = result.get("summary") or {}
+    gate = result.get("gate") or {}
+    rows = [["mode", "dry run: nothing was disrupted" if result.get("dry_run") else "real run"]]
+    _row(rows, "run id", result.get("run_id"))
+    _row(rows, "seed", str(result.get("seed") or ""))
+    if summary:
+        rows.append(["pods", "%s read, %s eligible, %s picked, %s skipped" % (
+            summary.get("pods", 0), summary.get("eligible", 0), summary.get("victims", 0), summary.get("skipped", 0))])
+        _row(rows, "skipped by reason", summary.get("skipped_by_reason"))
+    if gate:
+        rows.append(["steady-state gate", ("passed" if gate.get("passed") else "FAILED") + (
+            "" if gate.get("checked", True) else " (nothing checked)")])
+    _row(rows, "window", (result.get("window") or {}).get("detail"))
+    recovered = [r for r in result.get("recovery") or () if r.get("recovered")]
+    if result.get("recovery"):
+        rows.append(["recovery", "%d of %d owner(s) back" % (len(recovered), len(result["recovery"]))])
+    return rows, []
+
+
+def memory_hog(result, now):
+    plan = result.get("plan") or {}
+    peak = result.get("peak") or {}
+    rows = [["mode", "dry run: nothing was allocated" if result.get("dry_run") else "real run"]]
+    _row(rows, "target", result.get("target"))
+    _row(rows, "outcome", result.get("outcome"))
+    if plan:
+        rows.append(["plan", "%s for %s, %s worker(s), %s engine" % (
+            plan.get("total_human") or human_bytes(plan.get("total_bytes")), human_duration(plan.get("duration_seconds")),
+            plan.get("workers", 1), plan.get("engine", "-"))])
+    _row(rows, "peak hog RSS", peak.get("hog_rss_bytes"), key="bytes")
+    _row(rows, "MemAvailable drop", peak.get("mem_available_drop_bytes"), key="bytes")
+    _row(rows, "started", result.get("started_at"), key="started_at", now=now)
+    _row(rows, "elapsed", result.get("elapsed_seconds"), key="seconds")
+    _row(rows, "left behind", (result.get("cleanup") or {}).get("remaining"))
+    return rows, []
+
+
+BUILDERS = {"k8s_health": health, "alert_frequency": alerts, "cert_expiry": certs,
+            "pod_killer": pod_killer, "memory_hog": memory_hog}
