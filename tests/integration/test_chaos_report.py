@@ -1,38 +1,64 @@
-"""The chaos playbook writes an experiment report: hypothesis, actions, observations, verdict."""
+"""The chaos playbook writes its experiment report from the one report model (the report role):
+hypothesis, actions, observations, verdict, the experiment timeline, and the modules' sections."""
 from __future__ import annotations
 
 import json
 
 from tests.integration.ansible import run_playbook
+from tests.integration.test_reports import OUTPUT, Browser
 
 
 def _run(lab_k8s, tmp_path, **extra):
     extra_vars = {
         "chaos_kubeconfig": lab_k8s["kubeconfig"],
-        "chaos_pod_killer": {"namespaces": ["lab-chaos"]},
+        # No cooldown: an earlier real run (this file's, or another test's) must not leave nothing to pick.
+        "chaos_pod_killer": {"namespaces": ["lab-chaos"], "cooldown": "0"},
         "chaos_report_dir": str(tmp_path),
         **extra,
     }
     result = run_playbook("playbooks/chaos.yml", extra_vars)
     assert result["rc"] == 0, result["stdout"][-3000:]
     (report,) = tmp_path.glob("chaos-*.md")
+    (page,) = tmp_path.glob("chaos-*.html")
     (record,) = tmp_path.glob("chaos-*.json")
-    return report.read_text(), json.loads(record.read_text())
+    return report.read_text(), page, json.loads(record.read_text())
 
 
 def test_dry_run_report_plans_and_does_not_judge(lab_k8s, tmp_path):
-    report, record = _run(lab_k8s, tmp_path, chaos_memory_hog={"size": "20Mi", "duration": 2})
-    assert record["dry_run"] is True
-    for heading in ("## Hypothesis", "## Actions", "## Observations", "## Verdict"):
-        assert heading in report
+    report, page, record = _run(lab_k8s, tmp_path, chaos_memory_hog={"size": "20Mi", "duration": 2})
+    assert record["dry_run"] is True and record["verdict"]["judged"] is False
+    for heading in ("#### Hypothesis", "#### Actions", "#### Observations", "#### Verdict", "### Pod chaos", "### Memory pressure"):
+        assert heading in report, heading
     assert "DRY RUN" in report and "Not judged" in report and "would_evict" in report
+    assert "- mode: dry run: nothing was disrupted" in report
     assert record["results"]["memory_hog"]["outcome"] == "dry_run"
+    assert "Chaos experiment (dry run)" in page.read_text()
 
 
-def test_real_host_hog_is_judged(lab_k8s, tmp_path):
-    report, record = _run(lab_k8s, tmp_path, chaos_dry_run=False, chaos_pod_killer_enabled=False,
-                          chaos_memory_hog={"size": "40Mi", "duration": 3})
+def test_real_run_is_judged_with_a_timeline(lab_k8s, tmp_path, tmp_path_factory):
+    report, page, record = _run(lab_k8s, tmp_path, chaos_dry_run=False,
+                                chaos_pod_killer={"namespaces": ["lab-chaos"], "mode": "fixed", "count": 2, "cooldown": "0"},
+                                chaos_memory_hog={"size": "40Mi", "duration": 3})
     hog = record["results"]["memory_hog"]
     assert hog["outcome"] == "completed" and hog["peak"]["hog_rss_bytes"] >= 40 * 1024 * 1024
-    assert "The hypothesis held." in report
-    assert "pod_killer" not in record["results"]
+    assert record["verdict"] == {"judged": True, "held": True, "text": "The hypothesis held."}
+    assert "The hypothesis held." in report and "recovered in" in report
+    assert "**Experiment timeline**" in report and "evicted" in report
+    # Every section populated: the experiment's actions and observations, both modules' rows.
+    assert report.count("- mode: real run") == 2 and "- peak hog RSS:" in report and "- steady-state gate: passed" in report
+    profile = tmp_path_factory.mktemp("chromium-chaos")
+    profile.chmod(0o700)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    browser = Browser(profile)
+    try:
+        browser.open(page.as_uri())
+        assert all(u.startswith(("file:", "data:", "about:")) for u in browser.requests())
+        rows = browser.js("(function(){var s=document.querySelector('svg[data-kind=timeline]'); var r=s.getBoundingClientRect();"
+                          " return [r.width, r.height, s.querySelectorAll('path').length, s.querySelectorAll('rect[opacity]').length];})()")
+        width, height, marks, spans = rows
+        assert width > 100 and height > 30
+        assert marks == 1 + 2, "the gate and two victims"
+        assert spans == 2 + 1, "two recoveries and the memory pressure"
+        browser.screenshot(OUTPUT / "chaos-experiment.png", selector=".experiment")
+    finally:
+        browser.close()
