@@ -43,3 +43,17 @@ def fail_from_error(module, exc, **partial_result):
         msg="unexpected error: %s: %s" % (type(exc).__name__, exc),
         exception=traceback.format_exc(), error_kind="internal", **partial_result
     )
+
+
+def exit_gated(module, result, warnings=(), shown=None, **extra):
+    """The end of every module: its warnings, then fail_json when the gate in ``result["summary"]["gate"]``
+    failed (the message names its first ``shown`` reasons, all by default), else exit_json.
+
+    ``extra`` (e.g. ``changed=False``) goes into the result either way.
+    """
+    for warning in warnings:
+        module.warn(warning)
+    reasons = result["summary"]["gate"]["reasons"]
+    if reasons:
+        module.fail_json(msg="fail_on: %s" % "; ".join(reasons[:shown]), **dict(extra, **result))
+    module.exit_json(**dict(extra, **result))

@@ -429,15 +429,9 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sre.toolkit.plugins.module_utils._alerts.analyze import MAX_WINDOW, Collector, analyze, parse_matchers
-from ansible_collections.sre.toolkit.plugins.module_utils._alerts.common import parse_duration, resolve_window
-from ansible_collections.sre.toolkit.plugins.module_utils._alerts.slo import windows_needed
+from ansible_collections.sre.toolkit.plugins.module_utils._alerts.service import run
 from ansible_collections.sre.toolkit.plugins.module_utils._argspec import PROMETHEUS_SPEC, check_numeric_options, spec
-from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError, fail_from_error
-from ansible_collections.sre.toolkit.plugins.module_utils._findings import gate
-from ansible_collections.sre.toolkit.plugins.module_utils._gc import collector_paused
-from ansible_collections.sre.toolkit.plugins.module_utils._http import HttpClient
-from ansible_collections.sre.toolkit.plugins.module_utils._prom import PrometheusClient
+from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError, exit_gated, fail_from_error
 
 
 def argument_spec():
@@ -485,121 +479,14 @@ def argument_spec():
     )
 
 
-def engine_options(params, matchers):
-    flap, cof = params["flapping"] or {}, params["cofiring"] or {}
-    return {
-        "ignore_labels": params["ignore_labels"],
-        "evaluation_interval": parse_duration(params["evaluation_interval"], "evaluation_interval"),
-        "gap_tolerance": params["gap_tolerance"],
-        "timezone": params["timezone"],
-        "flapping_high": flap.get("high_threshold"),
-        "flapping_low": flap.get("low_threshold"),
-        "flapping_states": flap.get("states"),
-        "short_episode": parse_duration(params["short_episode"], "short_episode"),
-        "long_episode": parse_duration(params["long_episode"], "long_episode"),
-        "always_firing": params["always_firing"],
-        "cofiring_min_score": cof.get("min_score"),
-        "cofiring_min_jaccard": cof.get("min_jaccard"),
-        "cofiring_min_together": cof.get("min_together"),
-        "cofiring_bucket": parse_duration(cof.get("bucket") or "5m", "cofiring.bucket"),
-        "cascade_within": parse_duration(cof.get("cascade_within") or "5m", "cofiring.cascade_within"),
-        "cascade_min_lift": cof.get("cascade_min_lift"),
-        "cascade_min_share": cof.get("cascade_min_share"),
-        "cofiring_burst_gap": parse_duration(cof.get("burst_gap") or "30m", "cofiring.burst_gap"),
-        "cofiring_alpha": cof.get("significance"),
-        "include_episodes": params["include_episodes"],
-        "rule_matchers": matchers,
-    }
-
-
-def series_selector(metric, matchers):
-    return "%s{%s}" % (metric, ", ".join('%s%s"%s"' % m for m in matchers))
-
-
-def fetch_raw(prom, selector, start, end, chunk, consume):
-    """Hand every chunk of raw samples of `selector` in (start, end] to `consume`; returns the series count.
-
-    A selector Prometheus rejects is named as the option at fault.
-    """
-    count = 0
-    try:
-        for part in prom.iter_raw(selector, start, end, chunk):
-            count += len(part)
-            consume(part)
-    except ToolkitError as exc:
-        if exc.status == 400 or exc.kind == "invalid":
-            raise ToolkitError("selector: Prometheus rejected %s: %s" % (selector, exc.msg), kind="invalid", status=exc.status)
-        raise
-    return count
-
-
-def fetch_silences(params):
-    http = HttpClient.from_params(params, "alertmanager_url")
-    silences = http.get_json("/api/v2/silences")
-    if not isinstance(silences, list):
-        raise ToolkitError("alertmanager_url: /api/v2/silences did not return a list; is this an Alertmanager (v0.16+)?", kind="http")
-    return silences, http.stats.get("requests", 0)
-
-
-def slo_inputs(prom, slos, start, end):
-    inputs = []
-    for item in slos:
-        if "$window" not in item["error_ratio_query"]:
-            raise ToolkitError("slos[%s].error_ratio_query: write $window where the range goes, e.g. rate(x[$window])" % item["name"])
-        ratios = {}
-        for seconds in windows_needed(end - start):
-            result = prom.query(item["error_ratio_query"].replace("$window", "%ds" % seconds), at=end)
-            values = [float(r["value"][1]) for r in result if r.get("value")]
-            ratios[seconds] = values[0] if len(values) == 1 else None
-        inputs.append({"name": item["name"], "objective": item["objective"], "error_ratios": ratios})
-    return inputs
-
-
-def run(params, now):
-    if not params.get("prometheus_url"):
-        raise ToolkitError("prometheus_url: required; give the base URL of the Prometheus API, e.g. http://127.0.0.1:9090")
-    start, end = resolve_window(params["start"], params["end"], params["window"], now, MAX_WINDOW)
-    matchers = parse_matchers(params["selector"])
-    chunk = parse_duration(params["query_chunk"], "query_chunk")
-    if chunk < 60:
-        raise ToolkitError("query_chunk: at least 1m, got %s" % params["query_chunk"])
-    options = engine_options(params, matchers)
-    prom = PrometheusClient.from_params(params)
-    groups = prom.rules("alert")
-    collector = Collector(params["ignore_labels"])
-    with collector_paused():  # millions of decoded samples, no cycles: see _gc.py
-        alerts = fetch_raw(prom, series_selector("ALERTS", matchers), start, end, chunk, collector.add_alerts)
-        fetch_raw(prom, series_selector("ALERTS_FOR_STATE", matchers), start, end, chunk, collector.add_for_state)
-        silences, am_requests = (None, 0)
-        if params.get("alertmanager_url"):
-            silences, am_requests = fetch_silences(params)
-        slos = slo_inputs(prom, params["slos"], start, end) if params["slos"] else None
-        result = analyze(None, None, groups, start, end, options, silence_list=silences, slo_inputs=slos, collector=collector)
-    result["queries"] = dict(prom.all_stats(), alertmanager_requests=am_requests)
-    result["summary"]["gate"] = gate(result["summary"]["counts"], params["fail_on"])
-    warnings = []
-    if not alerts:
-        warnings.append(
-            "no ALERTS samples between %s and %s%s: check start/end/window, the selector, and that this server "
-            "stores the rule evaluations" % (start, end, (" for selector " + params["selector"]) if params["selector"] else ""))
-    if not groups:
-        warnings.append("/api/v1/rules lists no alerting rules: dead and unhealthy rules cannot be found "
-                        "(a query frontend may not serve rules; point prometheus_url at the ruler)")
-    return result, warnings
-
-
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     check_numeric_options(module, "alert_frequency")
-    try:
+    try:  # the service builds the Prometheus and Alertmanager clients after checking every option
         result, warnings = run(module.params, time.time())
     except ToolkitError as exc:
         fail_from_error(module, exc, changed=False)
-    for warning in warnings:
-        module.warn(warning)
-    if result["summary"]["gate"]["failed"]:
-        module.fail_json(msg="fail_on: %s" % "; ".join(result["summary"]["gate"]["reasons"]), changed=False, **result)
-    module.exit_json(changed=False, **result)
+    exit_gated(module, result, warnings, changed=False)
 
 
 if __name__ == "__main__":

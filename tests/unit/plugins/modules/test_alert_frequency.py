@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.sre.toolkit.plugins.module_utils._alerts import service
 from ansible_collections.sre.toolkit.plugins.module_utils._alerts.analyze import parse_matchers
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError
 from ansible_collections.sre.toolkit.plugins.modules import alert_frequency as mod
@@ -17,13 +18,13 @@ def params(**over):
 
 def test_selector_is_rebuilt_from_parsed_matchers():
     matchers = parse_matchers('severity="critical", alertname=~"Kube.*"')
-    assert mod.series_selector("ALERTS", matchers) == 'ALERTS{severity="critical", alertname=~"Kube.*"}'
-    assert mod.series_selector("ALERTS_FOR_STATE", []) == "ALERTS_FOR_STATE{}"
+    assert service.series_selector("ALERTS", matchers) == 'ALERTS{severity="critical", alertname=~"Kube.*"}'
+    assert service.series_selector("ALERTS_FOR_STATE", []) == "ALERTS_FOR_STATE{}"
 
 
 def test_engine_options_parse_durations():
-    opts = mod.engine_options(params(evaluation_interval="30s", short_episode="10m",
-                                     cofiring={"bucket": "1m", "cascade_within": "2m"}), [])
+    opts = service.engine_options(params(evaluation_interval="30s", short_episode="10m",
+                                         cofiring={"bucket": "1m", "cascade_within": "2m"}), [])
     assert opts["evaluation_interval"] == 30 and opts["short_episode"] == 600
     assert opts["cofiring_bucket"] == 60 and opts["cascade_within"] == 120
 
@@ -41,7 +42,7 @@ def test_engine_options_parse_durations():
 def test_bad_options_fail_before_any_request(over, needle):
     # Port 9 on 127.0.0.1 is closed: reaching the network would give a connection error instead.
     with pytest.raises(ToolkitError) as caught:
-        mod.run(params(**over), now=1_795_592_000.0)
+        service.run(params(**over), now=1_795_592_000.0)
     assert needle in caught.value.msg and caught.value.kind == "invalid"
 
 
@@ -58,7 +59,7 @@ class FakeProm:
 
 def test_slo_inputs_substitute_every_window():
     prom = FakeProm()
-    inputs = mod.slo_inputs(prom, [{"name": "api", "objective": 99.9, "error_ratio_query": "x[$window]"}], 0.0, 86400.0)
+    inputs = service.slo_inputs(prom, [{"name": "api", "objective": 99.9, "error_ratio_query": "x[$window]"}], 0.0, 86400.0)
     assert inputs[0]["error_ratios"][3600] == 0.002
     assert {e for e, _at in prom.exprs} >= {"x[300s]", "x[3600s]", "x[86400s]", "x[259200s]"}
     assert all(at == 86400.0 for _e, at in prom.exprs)
@@ -66,4 +67,4 @@ def test_slo_inputs_substitute_every_window():
 
 def test_slo_query_without_placeholder_is_rejected():
     with pytest.raises(ToolkitError, match=r"\$window"):
-        mod.slo_inputs(FakeProm(), [{"name": "api", "objective": 0.99, "error_ratio_query": "x[5m]"}], 0.0, 86400.0)
+        service.slo_inputs(FakeProm(), [{"name": "api", "objective": 0.99, "error_ratio_query": "x[5m]"}], 0.0, 86400.0)
