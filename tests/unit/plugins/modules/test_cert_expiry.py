@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from ansible_collections.sre.toolkit.plugins.module_utils._certs import service
 from ansible_collections.sre.toolkit.plugins.module_utils._certs.report import Settings
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError
 from ansible_collections.sre.toolkit.plugins.modules import cert_expiry as mod
@@ -28,42 +29,42 @@ def params(**over):
 ])
 def test_bad_options_name_the_option(over, needle):
     with pytest.raises(ToolkitError) as info:
-        mod.check_params(params(**over))
+        service.check_params(params(**over))
     assert needle in info.value.msg
 
 
 def test_proxy_url_parsing():
-    assert mod._proxy("http://user:p%40ss@proxy.test:3128") == (("proxy.test", 3128), "dXNlcjpwQHNz")
-    assert mod._proxy("proxy.test") == (("proxy.test", 8080), None)
+    assert service._proxy("http://user:p%40ss@proxy.test:3128") == (("proxy.test", 3128), "dXNlcjpwQHNz")
+    assert service._proxy("proxy.test") == (("proxy.test", 8080), None)
     with pytest.raises(ToolkitError):
-        mod._proxy("socks5://proxy.test:1080")
+        service._proxy("socks5://proxy.test:1080")
 
 
 def test_trust_store_from_bundle_and_bad_bundle(tmp_path):
     root, _inter, _leaf = hierarchy()
     bundle = tmp_path / "ca.pem"
     bundle.write_bytes(root.cert.public_bytes(serialization.Encoding.PEM))
-    assert mod.trust_store(str(bundle)).certs == [root.cert]
+    assert service.trust_store(str(bundle)).certs == [root.cert]
     (tmp_path / "junk.pem").write_text("nothing here")
     with pytest.raises(ToolkitError) as info:
-        mod.trust_store(str(tmp_path / "junk.pem"))
+        service.trust_store(str(tmp_path / "junk.pem"))
     assert "ca_bundle" in info.value.msg
     with pytest.raises(ToolkitError):
-        mod.trust_store(str(tmp_path / "missing.pem"))
+        service.trust_store(str(tmp_path / "missing.pem"))
 
 
 def test_scan_files_one_error_per_item(tmp_path):
     root, inter, leaf = hierarchy()
     (tmp_path / "chain.pem").write_bytes(leaf.cert.public_bytes(serialization.Encoding.PEM) + inter.cert.public_bytes(serialization.Encoding.PEM))
     (tmp_path / "junk.crt").write_text("junk")
-    settings = Settings(NOW, NOW, mod.TrustStore([root.cert]))
-    found = mod.scan_files(params(paths=[str(tmp_path), str(tmp_path / "none.pem")]), settings)
+    settings = Settings(NOW, NOW, service.TrustStore([root.cert]))
+    found = service.scan_files(params(paths=[str(tmp_path), str(tmp_path / "none.pem")]), settings)
     by_name = {f["id"].rsplit("/", 1)[-1]: f for f in found}
     assert by_name["chain.pem"]["verify"] == "ok" and len(by_name["chain.pem"]["certs"]) == 2
     assert by_name["junk.crt"]["error_reason"] == "no_certificate_found"
     assert by_name["none.pem"]["error_reason"] == "not_found"
     with pytest.raises(ToolkitError):
-        mod.scan_files(params(paths=[{"passphrase": "x"}]), settings)
+        service.scan_files(params(paths=[{"passphrase": "x"}]), settings)
 
 
 def test_missing_cryptography_is_said_clearly(tmp_path):
