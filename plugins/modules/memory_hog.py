@@ -326,16 +326,11 @@ cleanup:
   type: dict
 """
 
-import socket
-import uuid
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.sre.toolkit.plugins.module_utils._argspec import K8S_AUTH_SPEC, check_numeric_options, protect_kubeconfig, spec
-from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError, fail_from_error
-from ansible_collections.sre.toolkit.plugins.module_utils._findings import contract, gate
-from ansible_collections.sre.toolkit.plugins.module_utils._k8s import K8sClient
-from ansible_collections.sre.toolkit.plugins.module_utils._chaos import findings, memory, memory_host, memory_pod
+from ansible_collections.sre.toolkit.plugins.module_utils._chaos.memory_service import hog_memory
+from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError, exit_gated, fail_from_error
 
 
 def argument_spec():
@@ -365,58 +360,6 @@ def argument_spec():
     )
 
 
-def run_host(module, params, rehearse):
-    store = memory_host.StateStore(params["state_dir"])
-    if params["state"] == "absent":
-        cleaned = memory_host.clean_up(store, [params["name"]], check_mode=module.check_mode)
-        return {"changed": any(c["alive"] for c in cleaned), "outcome": "cleaned", "cleaned_up": cleaned}
-    prepared = memory_host.prepare(params)
-    result = {"plan": prepared["plan"], "preflight": prepared["preflight"],
-              "memory": {"meminfo": prepared["meminfo"], "cgroup": prepared["cgroup"]}}
-    if not prepared["preflight"]["ok"]:
-        raise ToolkitError(memory.refusal_message(prepared["plan"]["total_bytes"], prepared["preflight"]), kind="invalid",
-                           details={"preflight": prepared["preflight"]})
-    if rehearse:
-        leftovers = memory_host.clean_up(store, [params["name"]], check_mode=True)
-        return dict(result, changed=not params["dry_run"], outcome="dry_run", cleaned_up=leftovers)
-    cleaned = memory_host.clean_up(store, [params["name"]])
-    result.update(memory_host.execute(prepared, store, params["name"]))
-    return dict(result, changed=True, cleaned_up=cleaned)
-
-
-def run_pod(module, params, rehearse):
-    client = K8sClient.from_params(params)
-    helper_ns = params.get("helper_namespace") or params["namespace"]
-    if params["state"] == "absent":
-        cleanup = memory_pod.clean_up(client, helper_ns, memory.cleanup_selector(params["name"]), check_mode=module.check_mode)
-        return {"changed": bool(cleanup["found"]), "outcome": "cleaned", "cleaned_up": cleanup["found"], "cleanup": cleanup}
-    run_id = uuid.uuid4().hex[:10]
-    hog = memory_pod.PodHog(client, params, run_id, memory_host.stressor_source())
-    prepared = hog.prepare()
-    target = prepared["target"]["metadata"]
-    result = {
-        "run_id": run_id, "plan": prepared["plan"], "preflight": prepared["preflight"], "skipped": prepared["skipped"],
-        "pod": {"namespace": target["namespace"], "name": target["name"], "uid": target.get("uid"),
-                "node": prepared["target"]["spec"].get("nodeName"), "container": prepared["container"],
-                "limits": prepared["limits"], "node_allocatable_bytes": prepared["node_allocatable_bytes"],
-                "previous_oom_kills": memory.oom_kills(prepared["target"])},
-    }
-    if not prepared["preflight"]["ok"]:
-        raise ToolkitError(memory.refusal_message(prepared["plan"]["total_bytes"], prepared["preflight"]), kind="invalid",
-                           details={"preflight": prepared["preflight"]})
-    leftover_selector = memory.cleanup_selector(params["name"])
-    if rehearse:
-        leftovers = memory_pod.clean_up(client, helper_ns, leftover_selector, check_mode=True)
-        return dict(result, changed=not params["dry_run"], outcome="dry_run", cleaned_up=leftovers["found"],
-                    helper={"spec": memory_pod.shown_spec(prepared["helper"])})
-    earlier = memory_pod.clean_up(client, helper_ns, leftover_selector)
-    chain = memory_host.ancestors()
-    hog.stop_check = lambda: "controller_gone" if memory_host.first_gone(chain) else None
-    with memory_host.signals_interrupt():
-        result.update(hog.run(prepared))
-    return dict(result, changed=True, cleaned_up=earlier["deleted"])
-
-
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(),
@@ -429,25 +372,11 @@ def main():
     )
     protect_kubeconfig(module)
     check_numeric_options(module, "memory_hog")
-    params = module.params
-    rehearse = module.check_mode or params["dry_run"]
-    try:
-        if params["target"] == "pod" and params["state"] == "present" and not (params["pod_name"] or params["label_selector"]):
-            raise memory.invalid("pod_name", "target=pod needs pod_name or label_selector to choose the target pod")
-        if params["target"] == "host":
-            result = run_host(module, params, rehearse)
-        else:
-            result = run_pod(module, params, rehearse)
+    try:  # the service builds the Kubernetes client for target=pod
+        result = hog_memory(module, module.params)
     except ToolkitError as exc:
         fail_from_error(module, exc, changed=False, outcome="refused" if exc.kind == "invalid" else "error")
-    result.update(target=params["target"], dry_run=params["dry_run"], simulated=rehearse, check_mode=module.check_mode)
-    if params["target"] == "host":
-        result["host"] = socket.gethostname()
-    result["findings"], counts = contract(findings.memory_hog(result))
-    result["summary"] = {"counts": counts, "gate": gate(counts, params["fail_on"])}
-    if result["summary"]["gate"]["failed"]:
-        module.fail_json(msg="fail_on: %s" % "; ".join(result["summary"]["gate"]["reasons"]), **result)
-    module.exit_json(**result)
+    exit_gated(module, result)
 
 
 if __name__ == "__main__":
