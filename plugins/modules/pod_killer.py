@@ -529,14 +529,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.sre.toolkit.plugins.module_utils._argspec import (K8S_AUTH_SPEC, PROMETHEUS_SPEC, check_numeric_options,
                                                                            protect_kubeconfig, spec)
-from ansible_collections.sre.toolkit.plugins.module_utils._chaos import findings
-from ansible_collections.sre.toolkit.plugins.module_utils._chaos.pod_run import PodKillerRun
-from ansible_collections.sre.toolkit.plugins.module_utils._chaos.pods import PodKillerOptions
-from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError, fail_from_error
-from ansible_collections.sre.toolkit.plugins.module_utils._findings import contract, gate
-from ansible_collections.sre.toolkit.plugins.module_utils._http import HttpClient
-from ansible_collections.sre.toolkit.plugins.module_utils._k8s import K8sClient
-from ansible_collections.sre.toolkit.plugins.module_utils._prom import PrometheusClient
+from ansible_collections.sre.toolkit.plugins.module_utils._chaos.pod_run import kill_pods
+from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError, exit_gated, fail_from_error
 
 KINDS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"]
 
@@ -592,69 +586,15 @@ def argument_spec():
     )
 
 
-def http_probe(gate):
-    """A GET that reports the status instead of raising on it: (status, error)."""
-    def probe(url):
-        try:
-            client = HttpClient(url, timeout=gate.get("http_timeout") or 10, retries=0,
-                                validate_certs=gate.get("http_validate_certs", True))
-            return client.request("GET", url, expect=range(100, 600), retry=False).status_code, None
-        except ToolkitError as exc:
-            return None, exc.msg
-    return probe
-
-
-SETTINGS = ("action", "grace_period", "force", "sequence", "interval", "gate", "wait_recovery",
-            "recovery_timeout", "recovery_poll", "events")
-
-
-def build_run(params):
-    """Validate every option, then build the clients and the run; bad input fails before any request."""
-    if params["grace_period"] is not None and params["grace_period"] < 0:
-        raise ToolkitError("grace_period: must be 0 or more seconds (omit it to use each pod's own)")
-    for name in ("interval", "recovery_timeout"):
-        if params[name] < 0:
-            raise ToolkitError("%s: must be 0 or more seconds" % name)
-    if params["recovery_poll"] <= 0:
-        raise ToolkitError("recovery_poll: must be more than 0 seconds")
-    gate = params.get("gate") or {}
-    if gate.get("promql") and not params.get("prometheus_url"):
-        raise ToolkitError("gate.promql needs prometheus_url (the Prometheus to run the query against)")
-    options = PodKillerOptions.from_params(params)
-    prometheus = PrometheusClient.from_params(params) if params.get("prometheus_url") else None
-    return PodKillerRun(K8sClient.from_params(params), options, dict((key, params[key]) for key in SETTINGS),
-                        prometheus=prometheus, http_probe=http_probe(gate))
-
-
-def as_ansible_means_it(result, dry_run, check_mode):
-    """``changed`` is what a real run changes (in check mode: would change); ``dry_run`` is the user's value and
-    ``simulated`` says whether this run only planned."""
-    return dict(result, changed=not dry_run and bool(result["victims"]), dry_run=dry_run, simulated=dry_run or check_mode,
-                check_mode=check_mode, record=dict(result["record"], dry_run=dry_run, simulated=dry_run or check_mode))
-
-
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     protect_kubeconfig(module)
     check_numeric_options(module, "pod_killer")
-    params = module.params
-    runner = None
-    try:
-        runner = build_run(params)
-        result = as_ansible_means_it(runner.execute(dry_run=params["dry_run"] or module.check_mode, run_id=params["run_id"]),
-                                     params["dry_run"], module.check_mode)
+    try:  # the service checks every option, then builds the Kubernetes, Prometheus and HTTP clients
+        result, warnings = kill_pods(module.params, module.check_mode)
     except ToolkitError as exc:
-        partial = dict(getattr(runner, "partial", None) or {})
-        # only what was really disrupted before the error: the rest was never touched
-        partial["victims"] = [v for v in partial.get("victims", []) if v.get("outcome")]
-        fail_from_error(module, exc, changed=bool(partial["victims"]), **partial)
-    for warning in runner.warnings:
-        module.warn(warning)
-    result["findings"], result["summary"]["counts"] = contract(findings.pod_killer(result))
-    result["summary"]["gate"] = gate(result["summary"]["counts"], params["fail_on"])
-    if result["summary"]["gate"]["failed"]:
-        module.fail_json(msg="fail_on: %s" % "; ".join(result["summary"]["gate"]["reasons"]), **result)
-    module.exit_json(**result)
+        fail_from_error(module, exc, changed=bool(exc.partial["victims"]), **exc.partial)
+    exit_gated(module, result, warnings)
 
 
 if __name__ == "__main__":

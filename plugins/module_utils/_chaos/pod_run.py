@@ -1,12 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) sre.toolkit contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The I/O side of pod_killer: fetch, gate, re-check, disrupt, audit, wait for recovery.
+"""The pod_killer service: check the options, build the run, fetch, gate, re-check, disrupt, audit,
+wait for recovery, then findings and the gate.
 
-Every decision is taken by ``pods`` (pure); this file only moves data between it and the
+Every decision is taken by ``pods`` (pure); ``PodKillerRun`` only moves data between it and the
 objects it is handed: a K8sClient-like ``k8s`` (get, list_all, create, patch, delete), an
-optional PrometheusClient-like ``prometheus`` (query) and an ``http_probe`` callable. It
-imports no client itself, so the import direction stays modules -> engines -> common.
+optional PrometheusClient-like ``prometheus`` (query) and an ``http_probe`` callable, so tests
+hand it recorded ones. ``build_run`` builds the real clients from the module's parameters.
 """
 from __future__ import annotations
 
@@ -16,10 +17,15 @@ import os
 import threading
 import time
 
-from ansible_collections.sre.toolkit.plugins.module_utils._chaos import ChaosInputError
+from ansible_collections.sre.toolkit.plugins.module_utils._chaos import ChaosInputError, findings
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos import pods as engine
+from ansible_collections.sre.toolkit.plugins.module_utils._chaos.pods import PodKillerOptions
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos.windows import format_timestamp
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError
+from ansible_collections.sre.toolkit.plugins.module_utils._findings import contract, gate as gate_result
+from ansible_collections.sre.toolkit.plugins.module_utils._http import HttpClient
+from ansible_collections.sre.toolkit.plugins.module_utils._k8s import K8sClient
+from ansible_collections.sre.toolkit.plugins.module_utils._prom import PrometheusClient
 
 PDB_PATH = "/apis/policy/v1"
 SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
@@ -428,3 +434,67 @@ class PodKillerRun(object):
             late = [r for r in recovery if not r["recovered"]]
             text += "; %d owner(s) recovered, %d did not within %ss" % (len(recovery) - len(late), len(late), self.settings.get("recovery_timeout"))
         return text
+
+
+# -- the module's entry ---------------------------------------------------------------------
+
+def http_probe(gate):
+    """A GET that reports the status instead of raising on it: (status, error)."""
+    def probe(url):
+        try:
+            client = HttpClient(url, timeout=gate.get("http_timeout") or 10, retries=0,
+                                validate_certs=gate.get("http_validate_certs", True))
+            return client.request("GET", url, expect=range(100, 600), retry=False).status_code, None
+        except ToolkitError as exc:
+            return None, exc.msg
+    return probe
+
+
+SETTINGS = ("action", "grace_period", "force", "sequence", "interval", "gate", "wait_recovery",
+            "recovery_timeout", "recovery_poll", "events")
+
+
+def build_run(params):
+    """Validate every option, then build the clients and the run; bad input fails before any request."""
+    if params["grace_period"] is not None and params["grace_period"] < 0:
+        raise ToolkitError("grace_period: must be 0 or more seconds (omit it to use each pod's own)")
+    for name in ("interval", "recovery_timeout"):
+        if params[name] < 0:
+            raise ToolkitError("%s: must be 0 or more seconds" % name)
+    if params["recovery_poll"] <= 0:
+        raise ToolkitError("recovery_poll: must be more than 0 seconds")
+    gate = params.get("gate") or {}
+    if gate.get("promql") and not params.get("prometheus_url"):
+        raise ToolkitError("gate.promql needs prometheus_url (the Prometheus to run the query against)")
+    options = PodKillerOptions.from_params(params)
+    prometheus = PrometheusClient.from_params(params) if params.get("prometheus_url") else None
+    return PodKillerRun(K8sClient.from_params(params), options, dict((key, params[key]) for key in SETTINGS),
+                        prometheus=prometheus, http_probe=http_probe(gate))
+
+
+def as_ansible_means_it(result, dry_run, check_mode):
+    """``changed`` is what a real run changes (in check mode: would change); ``dry_run`` is the user's value and
+    ``simulated`` says whether this run only planned."""
+    return dict(result, changed=not dry_run and bool(result["victims"]), dry_run=dry_run, simulated=dry_run or check_mode,
+                check_mode=check_mode, record=dict(result["record"], dry_run=dry_run, simulated=dry_run or check_mode))
+
+
+def kill_pods(params, check_mode, build=build_run):
+    """The whole pod_killer run (``build(params)`` gives the PodKillerRun with its clients): (result, warnings).
+
+    A ToolkitError leaves with ``partial``: what the run had done, its victims only those really disrupted.
+    """
+    runner = None
+    try:
+        runner = build(params)
+        result = as_ansible_means_it(runner.execute(dry_run=params["dry_run"] or check_mode, run_id=params["run_id"]),
+                                     params["dry_run"], check_mode)
+    except ToolkitError as exc:
+        partial = dict(getattr(runner, "partial", None) or {})
+        # only what was really disrupted before the error: the rest was never touched
+        partial["victims"] = [v for v in partial.get("victims", []) if v.get("outcome")]
+        exc.partial = partial
+        raise
+    result["findings"], result["summary"]["counts"] = contract(findings.pod_killer(result))
+    result["summary"]["gate"] = gate_result(result["summary"]["counts"], params["fail_on"])
+    return result, runner.warnings

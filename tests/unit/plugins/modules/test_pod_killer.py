@@ -5,6 +5,7 @@ import socket
 
 import pytest
 
+from ansible_collections.sre.toolkit.plugins.module_utils._chaos import pod_run as service
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError
 from ansible_collections.sre.toolkit.plugins.modules import pod_killer as mod
 
@@ -34,14 +35,14 @@ def params(**over):
 ])
 def test_bad_input_fails_before_any_client(over, needle):
     with pytest.raises(ToolkitError) as caught:
-        mod.build_run(params(**over))
+        service.build_run(params(**over))
     assert needle in caught.value.msg
     assert caught.value.kind == "invalid"
 
 
 def test_valid_options_reach_the_client():
     with pytest.raises(ToolkitError) as caught:
-        mod.build_run(params(mode="percent", percent=12.5, label_selector="app=web"))
+        service.build_run(params(mode="percent", percent=12.5, label_selector="app=web"))
     assert "kubeconfig" in caught.value.msg and "does not exist" in caught.value.msg
 
 
@@ -58,5 +59,5 @@ def test_http_probe_reports_a_refused_connection_instead_of_raising():
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    status, error = mod.http_probe({"http_timeout": 2})("http://127.0.0.1:%d/healthz" % port)
+    status, error = service.http_probe({"http_timeout": 2})("http://127.0.0.1:%d/healthz" % port)
     assert status is None and error
