@@ -38,9 +38,9 @@ def test_default_routing():
     result = plan(model("prod"), ALL)
     pd = by_target(result, "pagerduty")
     assert [r["body"]["payload"]["severity"] for r in pd] == ["critical"]
-    assert [r["body"]["dedup_key"] for r in pd] == [dedup_key("prod", "pod.crashloop", "Pod/shop/api-1")]
+    assert [r["body"]["dedup_key"] for r in pd] == [dedup_key("prod", "pod.crashloop", "Pod shop/api-1")]
     slack = by_target(result, "slack")
-    assert len(slack) == 1 and slack[0]["dedup_keys"] == [dedup_key("prod", "node.pressure", "Node/n2")]
+    assert len(slack) == 1 and slack[0]["dedup_keys"] == [dedup_key("prod", "node.pressure", "Node n2")]
     hook = by_target(result, "webhook")
     assert len(hook) == 1 and [e["severity"] for e in hook[0]["body"]["events"]] == ["critical", "warning", "info"]
 
@@ -78,7 +78,7 @@ def test_same_cluster_twice_is_one_event_per_finding():
 
 def test_resolve_what_was_open_and_is_gone():
     gone = dedup_key("prod", "pod.oom", "Pod/shop/old")
-    still = dedup_key("prod", "pod.crashloop", "Pod/shop/api-1")
+    still = dedup_key("prod", "pod.crashloop", "Pod shop/api-1")
     result = plan(model("prod"), ["pagerduty"], previous_keys=[gone, still])
     resolves = [r["body"] for r in result["requests"] if r["body"]["event_action"] == "resolve"]
     assert resolves == [{"event_action": "resolve", "dedup_key": gone}]
