@@ -379,9 +379,9 @@ findings:
     - Every problem in the one findings contract of the collection (C(id), C(severity), C(subject) with a readable
       C(locator), C(message), C(fix), C(evidence), C(check)), most severe first; ids are listed in the rule catalogue
       (docs/rule_catalogue.md), e.g. V(cert.expired), V(cert.expires_soon), V(cert.untrusted), V(cert.hostname_mismatch).
-    - C(subject.locator) names the endpoint (C(endpoint host:port) followed by the SNI name in parentheses when it differs),
+    - "C(subject.locator) names the endpoint (C(endpoint host:port) followed by the SNI name in parentheses when it differs),
       the file and the place of the certificate in it (C(file /etc/ssl/site.pem #2)) or the Secret key
-      (C(Secret ns/name[tls.crt] #1)).
+      (C(Secret ns/name[tls.crt] #1))."
   returned: always
   type: list
   elements: dict
