@@ -6,7 +6,7 @@ import datetime
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError
 from ansible_collections.sre.toolkit.plugins.module_utils._health import plan
 from ansible_collections.sre.toolkit.plugins.module_utils._health.scan import HealthScan
-from ansible_collections.sre.toolkit.plugins.modules import k8s_health
+from ansible_collections.sre.toolkit.plugins.module_utils._health import service as k8s_health
 
 NOW = datetime.datetime(2026, 11, 24, 12, tzinfo=datetime.timezone.utc)
 
