@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import traceback
 
-from ansible.module_utils.basic import missing_required_lib
-
 PIP_NAMES = {
     "kubernetes": "kubernetes>=35,<38",
     "requests": "requests>=2.31",
@@ -48,6 +46,9 @@ class OptionalImport:
 
     def require(self, module, reason=None):
         if self.error is not None:
+            # imported here: engines guard their imports with this helper and stay free of Ansible
+            from ansible.module_utils.basic import missing_required_lib
+
             module.fail_json(
                 msg=missing_required_lib(PIP_NAMES.get(self.name, self.name), reason=reason),
                 exception=self.traceback, error_kind="dependency",

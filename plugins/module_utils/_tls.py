@@ -29,14 +29,14 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-try:
+from ansible_collections.sre.toolkit.plugins.module_utils._deps import OptionalImport
+
+serialization = ec = x25519 = AESGCM = ChaCha20Poly1305 = None
+with OptionalImport("cryptography") as CRYPTOGRAPHY:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec, x25519
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
-    HAS_CRYPTOGRAPHY = True
-except ImportError:
-    serialization = ec = x25519 = AESGCM = ChaCha20Poly1305 = None
-    HAS_CRYPTOGRAPHY = False
+HAS_CRYPTOGRAPHY = CRYPTOGRAPHY.available
 
 VERSION_NAMES = {0x0304: "TLSv1.3", 0x0303: "TLSv1.2", 0x0302: "TLSv1.1", 0x0301: "TLSv1", 0x0300: "SSLv3"}
 VERSION_CODES = {name: code for code, name in VERSION_NAMES.items()}

@@ -4,25 +4,23 @@
 
 from __future__ import annotations
 
+from ansible_collections.sre.toolkit.plugins.module_utils._deps import OptionalImport
+
 __all__ = ("x509", "InvalidSignature", "UnsupportedAlgorithm", "hashes", "serialization", "dsa", "ec", "ed448", "ed25519", "padding",
            "rsa", "pkcs12", "pkcs7", "ExtensionOID", "NameOID", "verification", "HAS_CRYPTOGRAPHY", "CRYPTOGRAPHY_ERROR")
 
-try:
+x509 = InvalidSignature = UnsupportedAlgorithm = hashes = serialization = pkcs12 = pkcs7 = None
+dsa = ec = ed448 = ed25519 = padding = rsa = ExtensionOID = NameOID = verification = None
+
+with OptionalImport("cryptography") as CRYPTOGRAPHY:  # the module reports a missing one with missing_required_lib
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
     from cryptography.hazmat.primitives.serialization import pkcs12, pkcs7
     from cryptography.x509.oid import ExtensionOID, NameOID
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_ERROR = None
-except ImportError as exc:  # the module reports this with missing_required_lib
-    x509 = InvalidSignature = UnsupportedAlgorithm = hashes = serialization = pkcs12 = pkcs7 = None
-    dsa = ec = ed448 = ed25519 = padding = rsa = ExtensionOID = NameOID = None
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_ERROR = exc
+HAS_CRYPTOGRAPHY = CRYPTOGRAPHY.available
+CRYPTOGRAPHY_ERROR = CRYPTOGRAPHY.error
 
-try:
+with OptionalImport("cryptography"):  # cryptography < 43: chain.py falls back to its own path checks
     from cryptography.x509 import verification
-except ImportError:  # cryptography < 43: chain.py falls back to its own path checks
-    verification = None

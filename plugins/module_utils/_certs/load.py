@@ -12,13 +12,14 @@ import base64
 import binascii
 import re
 
+from ansible_collections.sre.toolkit.plugins.module_utils._deps import OptionalImport
+
 from ._crypto import pkcs7, pkcs12, x509
 from .raw import try_read_raw
 
-try:  # names kubeconfig entries ("clusters[lab].certificate-authority-data"); regex fallback without it
+yaml = None
+with OptionalImport("yaml"):  # names kubeconfig entries ("clusters[lab].certificate-authority-data"); regex fallback without it
     import yaml
-except ImportError:
-    yaml = None
 
 PEM_MARKER = re.compile(rb"-----(BEGIN|END) ([A-Z0-9 ]+)-----")
 KUBECONFIG_DATA = re.compile(

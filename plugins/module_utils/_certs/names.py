@@ -12,10 +12,11 @@ from __future__ import annotations
 import ipaddress
 import unicodedata
 
-try:  # IDNA2008 / UTS 46 when the idna package is there (it ships with requests); see _fallback_a_label without it
+from ansible_collections.sre.toolkit.plugins.module_utils._deps import OptionalImport
+
+_idna2008 = None
+with OptionalImport("idna"):  # IDNA2008 / UTS 46 when the idna package is there (it ships with requests); see _fallback_a_label without it
     import idna as _idna2008
-except ImportError:
-    _idna2008 = None
 
 LABEL_DOTS = ("\u3002", "\uff0e", "\uff61")  # ideographic and full-width full stops separate labels too (UTS 46)
 
