@@ -244,7 +244,7 @@ def test_every_section_is_populated_from_the_contract(model):
     assert model["verdict"]["reasons"][0].endswith("at or above fail_on=critical")
     assert cluster["grade"]["grade"] in "DEF" and cluster["grade"]["capped_by"]
     # Human units: no raw floats with three decimals in any summary row.
-    rows = [str(v) for s in sections.values() for _, v in s["summary"]]
+    rows = [str(v) for s in sections.values() for _key, v in s["summary"]]
     assert not [r for r in rows if re.search(r"\d+\.\d{3}", r)], rows
 
 
@@ -331,7 +331,7 @@ def test_html_in_headless_chromium_offline(reports, model, browser):
     expected = sum(len(s["charts"]) for c in model["clusters"] for s in c["sections"]) + sum(len(c["charts"]) for c in model["clusters"])
     assert len(charts) == expected + len(model["charts"])
     assert {"bar", "stacked", "timeline", "calendar"} <= {c[0] for c in charts}
-    assert all(w > 100 and h > 30 and shapes > 0 for _, w, h, shapes in charts), charts
+    assert all(w > 100 and h > 30 and shapes > 0 for _name, w, h, shapes in charts), charts
     for kind in ("timeline", "calendar", "stacked"):
         browser.screenshot(OUTPUT / f"diagnose-chart-{kind}.png", selector=f'svg[data-kind="{kind}"]')
     # Filters: severity, module, namespace; then reset.

@@ -24,8 +24,8 @@ def _cell(text):
 def _bar_lines(chart):
     series = chart.get("series") or []
     labels = chart.get("labels") or [None] * len(series)
-    top = max([v for _, v in series] + [1.0])
-    width = max([len(str(label)[:28]) for label, _ in series] + [1])
+    top = max([v for _label, v in series] + [1.0])
+    width = max([len(str(label)[:28]) for label, _value in series] + [1])
     out = []
     for (label, value), text in zip(series, labels):
         fill = int(round(WIDTH * value / top)) if value else 0
@@ -37,8 +37,8 @@ def _bar_lines(chart):
 
 def _stacked_lines(chart):
     series = chart.get("series") or []
-    width = max([len(str(label)[:28]) for label, _ in series] + [1])
-    top = max([sum(v) for _, v in series] + [1])
+    width = max([len(str(label)[:28]) for label, _values in series] + [1])
+    top = max([sum(v) for _label, v in series] + [1])
     out = []
     for label, values in series:
         text = "".join(mark * int(round(WIDTH * v / top)) for mark, v in zip(("\u2588", "\u2592", "\u2591"), values))
@@ -64,8 +64,8 @@ def _timeline_lines(chart):
         for order, row in enumerate(chart["rows"]):
             events.extend((at, order, "%s: %s" % (row["label"], text)) for at, _state, text in row.get("marks") or ())
             events.extend((s[1] if s[2] == "ok" else s[0], order, "%s: %s" % (row["label"], s[3] if len(s) > 3 else "")) for s in row.get("spans") or ())
-        base = min(at for at, _, _ in events) if events else start
-        return ["+%-8s %s" % (human_duration(at - base), text) for at, _, text in sorted(events)]
+        base = min(event[0] for event in events) if events else start
+        return ["+%-8s %s" % (human_duration(at - base), text) for at, _order, text in sorted(events)]
     width = max(len(row["label"][:28]) for row in chart["rows"])
     first = datetime.datetime.fromtimestamp(start, tz=datetime.timezone.utc).strftime("%b %d")
     last = datetime.datetime.fromtimestamp(end, tz=datetime.timezone.utc).strftime("%b %d")

@@ -32,7 +32,7 @@ import re
 from .._findings import SEVERITIES, SEVERITY_RANK, gate, normalize_fail_on, subject as make_subject, worst
 from .._time import human_time, to_epoch
 from . import experiment as chaos
-from .sections import BUILDERS, bar, evidence_rows
+from .sections import BUILDERS, bar_chart, evidence_rows
 
 TITLES = {
     "k8s_health": "Cluster health",
@@ -266,4 +266,4 @@ def build_model(clusters, fail_on="critical", title="sre.toolkit diagnose", gene
 
 
 def _severity_chart(totals):
-    return bar("Findings by severity", [(s, totals[s]) for s in SEVERITIES])
+    return bar_chart("Findings by severity", [(s, totals[s]) for s in SEVERITIES])

@@ -81,11 +81,11 @@ def evidence_rows(evidence, now=None, limit=160):
     return rows
 
 
-def bar(title, pairs, unit="", value_text=None):
+def bar_chart(title, pairs, unit="", value_text=None):
     series = [[str(label), float(value)] for label, value in pairs]
     chart = {"kind": "bar", "title": title, "unit": unit, "series": series}
     if value_text:
-        chart["labels"] = [value_text(value) for _, value in pairs]
+        chart["labels"] = [value_text(value) for _label, value in pairs]
     return chart
 
 
@@ -121,7 +121,7 @@ def health(result, now):
     groups = summary.get("groups") or {}
     if groups:
         pairs = sorted((k, v.get("score", 0) if isinstance(v, dict) else v) for k, v in groups.items())
-        charts.append(bar("Score per check group (of 100)", pairs, value_text=human_number))
+        charts.append(bar_chart("Score per check group (of 100)", pairs, value_text=human_number))
     return rows, charts
 
 
@@ -177,13 +177,13 @@ def alerts(result, now):
         charts.append(timeline)
     noisy = (result.get("rules") or [])[:10]
     if noisy:
-        charts.append(bar("Noisiest rules (noise score)", [(r.get("rule"), r.get("noise_score") or 0) for r in noisy], value_text=human_number))
+        charts.append(bar_chart("Noisiest rules (noise score)", [(r.get("rule"), r.get("noise_score") or 0) for r in noisy], value_text=human_number))
     hours = [0] * 24
     for rule in result.get("rules") or ():
         for hour, count in enumerate((rule.get("hours") or [])[:24]):
             hours[hour] += count
     if any(hours):
-        charts.append(bar("Firings by hour of day (%s)" % (window.get("timezone") or "UTC"), [("%02d" % h, c) for h, c in enumerate(hours)]))
+        charts.append(bar_chart("Firings by hour of day (%s)" % (window.get("timezone") or "UTC"), [("%02d" % h, c) for h, c in enumerate(hours)]))
     return rows, charts
 
 

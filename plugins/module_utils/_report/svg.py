@@ -54,7 +54,7 @@ def stacked(chart, width=560, bar_height=18, gap=6, label_width=200):
     """Horizontal stacked bars (e.g. findings per namespace by severity), with a legend."""
     keys = chart.get("keys") or []
     series = chart.get("series") or []
-    top = max([sum(values) for _, values in series] + [1])
+    top = max([sum(values) for _label, values in series] + [1])
     height = 46 + len(series) * (bar_height + gap)
     plot = width - label_width - 50
     parts = _open("stacked", chart.get("title", ""), width, height)

@@ -199,7 +199,7 @@ def test_chaos_results_build_sections_and_an_experiment():
     assert [r["label"] for r in rows] == ["steady-state gate", "Deployment web", "StatefulSet db", "memory pressure (host)"]
     assert rows[2]["spans"][0][2] == "critical"
     md = markdown.render(model)
-    assert "#### Hypothesis" in md and "The hypothesis did NOT hold" in md.split("## Fix first")[0]
+    assert "#### Hypothesis" in md and "The hypothesis did NOT hold" in md.split("## Fix first", maxsplit=1)[0]
     dry = build_model([{"name": "p", "results": {"pod_killer": dict(POD_KILLER, dry_run=True, recovery=[], findings=[])}}])
     assert dry["clusters"][0]["experiment"]["verdict"]["judged"] is False
 
