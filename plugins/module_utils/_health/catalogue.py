@@ -457,6 +457,142 @@ RULES = {
         "meaning": "A manifest uses an apiVersion the server no longer serves.",
         "fix": "Move the manifest to the current apiVersion of its kind.",
     },
+    # ---- Polaris / kube-score counterparts (audit_peers.py) --------------------------------
+    "pod.host_path": {
+        "severities": ("warning",),
+        "meaning": "A pod template mounts a hostPath volume: the pod can read or change the node's files (Polaris hostPathSet; "
+                   "forbidden by the baseline Pod Security Standard).",
+        "fix": "Use a PersistentVolumeClaim, emptyDir, ConfigMap or CSI volume instead.",
+    },
+    "pod.host_port": {
+        "severities": ("warning",),
+        "meaning": "A container binds a hostPort: one such pod per node and port, and some CNIs bypass NetworkPolicies for it "
+                   "(Polaris hostPortSet; PSS baseline).",
+        "fix": "Expose the port through a Service instead.",
+    },
+    "pod.automount_token": {
+        "severities": ("info",),
+        "meaning": "A pod gets a Kubernetes API token mounted (neither the pod nor its ServiceAccount sets "
+                   "automountServiceAccountToken: false); Polaris automountServiceAccountToken.",
+        "fix": "Set automountServiceAccountToken: false on the pod or its ServiceAccount unless it calls the API.",
+    },
+    "pod.seccomp": {
+        "severities": ("warning", "info"),
+        "meaning": "A container runs without a seccomp profile: Unconfined set explicitly (warning, PSS baseline) or no profile at "
+                   "all (info, PSS restricted); kube-score container-seccomp-profile, Polaris linuxHardening.",
+        "fix": "Set securityContext.seccompProfile.type: RuntimeDefault in the pod.",
+    },
+    "pod.apparmor": {
+        "severities": ("warning",),
+        "meaning": "A container runs AppArmor-unconfined (appArmorProfile Unconfined or the beta annotation); PSS baseline.",
+        "fix": "Remove the Unconfined profile: the runtime default applies.",
+    },
+    "pod.selinux": {
+        "severities": ("warning",),
+        "meaning": "A container sets an SELinux type other than the container types, or a user or role (PSS baseline).",
+        "fix": "Leave seLinuxOptions type, user and role to the runtime.",
+    },
+    "pod.proc_mount": {
+        "severities": ("warning",),
+        "meaning": "A container unmasks /proc (procMount other than Default); Polaris procMount, PSS baseline.",
+        "fix": "Remove securityContext.procMount.",
+    },
+    "pod.host_process": {
+        "severities": ("warning",),
+        "meaning": "A Windows HostProcess container has the node's full access (Polaris hostProcess, PSS baseline).",
+        "fix": "Run a normal Windows container.",
+    },
+    "container.capabilities_not_dropped": {
+        "severities": ("info",),
+        "meaning": "A container keeps the runtime's default capabilities: capabilities.drop has neither ALL nor every insecure one "
+                   "(Polaris insecureCapabilities, PSS restricted).",
+        "fix": "Set capabilities.drop: [ALL] and add back only what is needed.",
+    },
+    "image.latest_tag": {
+        "severities": ("warning",),
+        "meaning": "An image has no tag or :latest and no digest: nodes may run different code and a rollback does not roll back "
+                   "(Polaris tagNotSpecified, kube-score container-image-tag).",
+        "fix": "Pin a version tag or a digest.",
+    },
+    "image.pull_policy": {
+        "severities": ("info",),
+        "meaning": "A pod with imagePullSecrets has containers not pulled Always: a pod without the credentials can start from the "
+                   "cached private image (Polaris pullPolicyNotAlways, kube-score container-image-pull-policy, narrowed).",
+        "fix": "Set imagePullPolicy: Always or enable the AlwaysPullImages admission plugin.",
+    },
+    "env.plain_secret": {
+        "severities": ("critical", "warning"),
+        "meaning": "A container env value holds private key material (critical) or a credential-like variable has a literal value "
+                   "(warning); Polaris sensitiveContainerEnvVar.",
+        "fix": "Read it from a Secret (valueFrom.secretKeyRef) and rotate what was exposed.",
+    },
+    "cronjob.no_deadline": {
+        "severities": ("warning",),
+        "meaning": "A CronJob has no startingDeadlineSeconds: after more than 100 missed schedules it stops starting jobs (kube-score cronjob-has-deadline).",
+        "fix": "Set spec.startingDeadlineSeconds.",
+    },
+    "ingress.no_tls": {
+        "severities": ("warning",),
+        "meaning": "An Ingress has no spec.tls: it serves plain HTTP (Polaris tlsSettingsMissing).",
+        "fix": "Add spec.tls with a certificate Secret.",
+    },
+    "ingress.missing_service": {
+        "severities": ("warning",),
+        "meaning": "An Ingress backend names a Service that does not exist in its namespace: those paths answer 503 (kube-score ingress-targets-service).",
+        "fix": "Create the Service or fix the backend name.",
+    },
+    "service.selector_matches_nothing": {
+        "severities": ("warning",),
+        "meaning": "src: a Service selector matches no pod template in the same namespace of src (kube-score service-targets-pod; "
+                   "live the same is service.no_matching_pods).",
+        "fix": "Fix the selector or the workload's pod labels.",
+    },
+    "service.node_port": {
+        "severities": ("info",),
+        "meaning": "A Service is of type NodePort: the port is open on every node (kube-score service-type).",
+        "fix": "Prefer a LoadBalancer or an Ingress.",
+    },
+    "statefulset.no_headless_service": {
+        "severities": ("warning",),
+        "meaning": "A StatefulSet's spec.serviceName is unset, names no Service, or a Service that is not headless: its pods get "
+                   "no stable DNS names (kube-score statefulset-has-servicename).",
+        "fix": "Create a headless Service (clusterIP: None) and name it in spec.serviceName.",
+    },
+    "hpa.min_equals_max": {
+        "severities": ("warning",),
+        "meaning": "An HPA's maxReplicas is not above its minReplicas: it can never scale (Polaris hpaMaxAvailability).",
+        "fix": "Raise maxReplicas or drop the HPA.",
+    },
+    "hpa.pdb_conflict": {
+        "severities": ("warning",),
+        "meaning": "A PDB over an HPA's pods needs at least the HPA's minReplicas available: at the minimum no pod can be evicted "
+                   "(Polaris pdbMinAvailableGreaterThanHPAMinReplicas and its siblings).",
+        "fix": "Raise minReplicas above minAvailable, or use maxUnavailable in the PDB.",
+    },
+    "hpa.target_missing": {
+        "severities": ("warning",),
+        "meaning": "src: an HPA's scaleTargetRef names no workload in src (kube-score horizontalpodautoscaler-has-target; live the "
+                   "HPA controller says so: hpa.unable_to_scale).",
+        "fix": "Fix scaleTargetRef or add the workload.",
+    },
+    "hpa.target_sets_replicas": {
+        "severities": ("warning",),
+        "meaning": "src: a workload an HPA scales also sets spec.replicas: every apply resets the count (kube-score "
+                   "deployment-targeted-by-hpa-does-not-have-replicas-configured).",
+        "fix": "Remove spec.replicas from the autoscaled workload's manifest.",
+    },
+    "networkpolicy.pod_not_selected": {
+        "severities": ("warning", "info"),
+        "meaning": "In a namespace with NetworkPolicies, no policy selects a workload's pods for Ingress (warning: they accept all "
+                   "traffic) or only for Egress (info); kube-score pod-networkpolicy, Polaris missingNetworkPolicy.",
+        "fix": "Add the pods' labels to a policy's podSelector, or add a default-deny policy with podSelector: {}.",
+    },
+    "networkpolicy.selects_nothing": {
+        "severities": ("warning",),
+        "meaning": "A NetworkPolicy's podSelector matches none of its namespace's workloads: it protects nothing, often a label "
+                   "typo (kube-score networkpolicy-targets-pod).",
+        "fix": "Fix spec.podSelector.",
+    },
 }
 
 # ---- Warning events ---------------------------------------------------------------------

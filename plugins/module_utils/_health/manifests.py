@@ -25,7 +25,7 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "Pod")
 # What can be judged from files alone: templates, RBAC, PDB specs, NetworkPolicy coverage, API versions.
 STATIC_CHECKS = ("audit.pod_specs", "audit.network_policies", "audit.rbac", "audit.pdb_coverage",
-                 "audit.deprecated_apis", "workloads.disruption_budgets")
+                 "audit.deprecated_apis", "workloads.disruption_budgets", "audit.references")
 
 FIX_TEMPLATE = "Render the templates first (helm template, kustomize build) and audit the rendered output."
 FIX_PARSE = "Fix the YAML/JSON syntax of this document (kubectl apply --dry-run=client -f <file> shows the same error)."
@@ -39,6 +39,9 @@ _TEMPLATED = re.compile(r"\{\{|\}\}|\$\{|<%")
 _QUANTITY = re.compile(r"^\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[mkMGTPE])?$")
 _INT_OR_PERCENT = re.compile(r"^\d+%?$")
 _MAX_PROBLEMS = 5
+# kinds only the Polaris/kube-score counterparts read (audit_peers.PeerChecks)
+PEER_KINDS = {"Service": "peer_service", "Ingress": "peer_ingress", "HorizontalPodAutoscaler": "peer_hpa",
+              "ServiceAccount": "peer_service_account"}
 
 
 def manifest_files(paths):
@@ -380,6 +383,7 @@ def scan_manifests(documents, config=None, now=None, errors=None):
     config = dict(config or {})
     errors = list(errors or [])
     scan = HealthScan(config, now=now)
+    scan.peers.live = False
     for cid, record in scan.checks.items():
         if cid not in STATIC_CHECKS:
             record.mark(STATUS_SKIPPED, "not applicable to manifest files")
@@ -443,3 +447,5 @@ def _feed(scan, obj, source):
         scan.add_role(kind, obj)
     elif kind in ("RoleBinding", "ClusterRoleBinding"):
         scan.add_binding(kind, obj)
+    elif kind in PEER_KINDS:
+        getattr(scan, PEER_KINDS[kind])(obj)

@@ -22,6 +22,7 @@ CSRS = "controlplane.certificate_requests"
 CLAIMS = "workloads.volume_claims"
 AUTOSCALERS = "workloads.autoscalers"
 SERVICES = "workloads.services"
+REFERENCES = "audit.references"  # audit_peers.CHECK: Ingress/StatefulSet/HPA references
 
 CHECKS = {
     WEBHOOKS: ("apiserver", "admission webhooks whose Service is missing or has no ready endpoint"),
@@ -53,9 +54,10 @@ SOURCES = [
      "add_pvc", (), [CLAIMS]),
     ("horizontalpodautoscalers", "/apis/autoscaling/v2/horizontalpodautoscalers", True,
      ["metadata.name", "metadata.namespace", "spec.scaleTargetRef", "spec.minReplicas", "spec.maxReplicas", "status"], None,
-     "add_hpa", (), [AUTOSCALERS]),
-    ("services", "/api/v1/services", True, ["metadata.name", "metadata.namespace", "spec.selector", "spec.type", "spec.ports"],
-     None, "add_service", (), [SERVICES]),
+     "add_hpa", (), [AUTOSCALERS, REFERENCES]),
+    ("services", "/api/v1/services", True,
+     ["metadata.name", "metadata.namespace", "spec.selector", "spec.type", "spec.ports", "spec.clusterIP"],
+     None, "add_service", (), [SERVICES, REFERENCES]),
     ("endpointslices", "/apis/discovery.k8s.io/v1/endpointslices", True, SLICE_FIELDS, None, "add_endpoint_slice", (), [SERVICES]),
 ]
 
@@ -177,12 +179,14 @@ class ObjectChecks:
     def add_hpa(self, hpa):
         if not self.in_scope(meta(hpa).get("namespace")):
             return
+        self.peer_hpa(hpa)
         self.ran(AUTOSCALERS, 1)
         self.emit(AUTOSCALERS, autoscaling.judge_hpa(hpa))
 
     # ---- Services: selector Services kept as small tuples, slices folded into counters ----
 
     def add_service(self, service):
+        self.peer_service(service)
         if not self.in_scope(meta(service).get("namespace")) or not services.selector_service(service):
             return
         self.services_seen.append({"metadata": {"namespace": meta(service).get("namespace"), "name": meta(service).get("name")},

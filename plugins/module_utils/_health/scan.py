@@ -10,7 +10,7 @@ __metaclass__ = type
 
 import datetime
 
-from . import apiserver, audit, nodes, objects, pods, scoring, versions, workloads
+from . import apiserver, audit, audit_peers, nodes, objects, pods, scoring, versions, workloads
 from .events import EventGroups
 from .._k8s_labels import label_selector_matches
 from .model import (DEFAULT_THRESHOLDS, GROUPS, OVERRIDE_VALUES, SEVERITIES, SEVERITY_RANK, STATUS_FORBIDDEN,
@@ -48,6 +48,7 @@ CHECKS = {
     "audit.deprecated_apis": ("audit", "deprecated APIs requested, from apiserver_requested_deprecated_apis"),
 }
 CHECKS.update(objects.CHECKS)  # webhooks, namespaces, CSRs, claims, HPAs, Services (objects.py)
+CHECKS.update(audit_peers.CHECKS)  # Polaris/kube-score counterparts joining objects (audit_peers.py)
 
 POD_CHECK = {
     "pod.unschedulable": "pods.scheduling", "pod.scheduling_gated": "pods.scheduling", "pod.pending": "pods.scheduling",
@@ -107,7 +108,7 @@ def normalise_config(config):
     }
 
 
-class HealthScan(objects.ObjectChecks):
+class HealthScan(objects.ObjectChecks, audit_peers.PeerChecks):
     """Feed API objects with add_*(); call result() once at the end."""
 
     def __init__(self, config=None, now=None):
@@ -148,6 +149,7 @@ class HealthScan(objects.ObjectChecks):
         self.events = EventGroups(self.now, self.t["event_window_minutes"], self.t["event_min_count"])
         self.stats = {}
         self._init_objects()
+        self._init_peers()
 
     # ---- scope and bookkeeping -----------------------------------------------------------
 
@@ -390,6 +392,7 @@ class HealthScan(objects.ObjectChecks):
             self.addons["dns"] = name
 
     def _audit_template(self, kind, obj):
+        self.peer_template(kind, obj)
         ns = meta(obj).get("namespace")
         if not self._audit_scope(ns) or not self.wants("audit.pod_specs"):
             return
@@ -402,6 +405,7 @@ class HealthScan(objects.ObjectChecks):
         if not self.in_scope(ns):
             return
         self.pdbs.append((ns, meta(pdb).get("name"), dig(pdb, "spec", "selector"), pdb if not live else None))
+        self.peer_pdb(pdb)
         if live:
             self.ran("workloads.disruption_budgets", 1)
             self.emit("workloads.disruption_budgets", [audit.judge_pdb(pdb)])
@@ -421,6 +425,7 @@ class HealthScan(objects.ObjectChecks):
     def add_network_policy(self, policy):
         self.ran("audit.network_policies")
         self.namespaces_with_netpol.add(meta(policy).get("namespace"))
+        self.peer_network_policy(policy)
 
     def add_quota(self, quota):
         if not self.in_scope(meta(quota).get("namespace")):
@@ -534,6 +539,7 @@ class HealthScan(objects.ObjectChecks):
         self._finish_network_policies()
         self._finish_pdb_coverage()
         self._finish_static_pdbs()
+        self.finish_peers()
         self.finish_objects()
         if self.wants("events.warnings"):
             self.emit("events.warnings", self.events.findings())
