@@ -759,3 +759,18 @@ def test_the_grade_cannot_contradict_the_verdict(lab, full):
     measured = next(letter for floor, letter in ((90, "A"), (80, "B"), (70, "C"), (60, "D"), (50, "E"), (0, "F"))
                     if summary["score"] >= floor)
     assert summary["grade_capped_by"] == ("critical" if measured in "ABC" else None)
+
+
+# ---- Polaris and kube-score counterparts (issue #20 part 2, coverage) ----------------------
+
+def test_peer_counterparts_from_src_are_exactly_the_designed_findings():
+    """A real ansible-playbook run over tests/fixtures/manifests/peers gives exactly expected.txt."""
+    peers = REPO / "tests" / "fixtures" / "manifests" / "peers"
+    designed = {tuple(line.split()) for line in (peers / "expected.txt").read_text().splitlines() if line.strip() and not line.startswith("#")}
+    result = src_audit(peers, fail_on="critical")
+    assert result["failed"] and result["errors"] == []
+    found = {(f["severity"], f["id"], f["kind"], "%s/%s" % (f["namespace"], f["name"])) for f in result["findings"]}
+    assert found == designed
+    assert all(f["evidence"]["file"].startswith(str(peers)) for f in result["findings"])
+    checks = {c["id"]: c["status"] for c in result["checks"]}
+    assert checks["audit.references"] == "findings" and checks["audit.pod_specs"] == "findings"
