@@ -57,7 +57,9 @@ tier_build() {
   ansible-galaxy collection build --force --output-path "$out" . &&
     ls -l "$out"/sre-toolkit-*.tar.gz &&
     ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-galaxy collection install -p "$out/installed" "$out"/sre-toolkit-*.tar.gz >/dev/null &&
-    bash scripts/check-docs.sh "$out/installed"
+    bash scripts/check-docs.sh "$out/installed" &&
+    bash scripts/galaxy-import.sh "$out"/sre-toolkit-*.tar.gz &&
+    SRE_TOOLKIT_TARBALL="$(echo "$out"/sre-toolkit-*.tar.gz)" python -m pytest -q -p no:cacheprovider tests/ee/test_collection_ee_metadata.py
   local rc=$?
   rm -rf "$out"
   return $rc

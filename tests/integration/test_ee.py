@@ -1,4 +1,4 @@
-"""The execution environment (validated without a container engine by scripts/ee-check.sh) and the AWX examples.
+"""The execution environment (validated without a container engine by scripts/ee-check.sh; scripts/ee-build.sh builds and runs it) and the AWX examples.
 
 ee-check builds the collection, runs `ansible-builder create`, checks the generated build context
 and runs the EE smoke playbook (tests/ee/all.yml) with the collection installed from the tarball.
@@ -30,39 +30,31 @@ def test_ee_build_context_is_valid(tmp_path):
     assert "ee-check: OK" in proc.stdout
     context = tmp_path / "ee" / "context"
     containerfile = (context / "Containerfile").read_text()
-    version = yaml.safe_load((REPO_ROOT / "galaxy.yml").read_text())["version"]
-    assert (context / "_build" / "collections" / f"sre-toolkit-{version}.tar.gz").is_file()
+    assert (context / "_build" / "collections" / "sre-toolkit.tar.gz").is_file()
     assert "ansible-galaxy collection install" in containerfile
-    requirements = (context / "_build" / "requirements.txt").read_text().split("\n")
-    assert "kubernetes>=35,<38" in requirements and "requests>=2.31" in requirements
+    introspected = (tmp_path / "ee" / "introspect.txt").read_text()
+    assert "kubernetes>=35,<38  # from collection sre.toolkit" in introspected
 
 
-def test_ee_definition_is_version_3():
-    definition = yaml.safe_load((REPO_ROOT / "meta" / "execution-environment.yml").read_text())
-    assert definition["version"] == 3
-    assert definition["dependencies"]["python"] == "ee-requirements.txt"
-    assert definition["dependencies"]["system"] == "ee-bindep.txt"
+def test_ee_definitions():
+    """The collection's EE metadata only names its requirement files; the image definition is in docs/awx/ee."""
+    meta = yaml.safe_load((REPO_ROOT / "meta" / "execution-environment.yml").read_text())
+    assert meta["dependencies"] == {"python": "requirements.txt", "system": "bindep.txt"}
+    image = yaml.safe_load((REPO_ROOT / "docs" / "awx" / "ee" / "execution-environment.yml").read_text())
+    assert image["version"] == 3
+    assert image["dependencies"]["galaxy"]["collections"] == [{"name": "collections/sre-toolkit.tar.gz", "type": "file"}]
+    assert "python" not in image["dependencies"], "the collection brings its own requirements (introspection)"
 
 
-def test_ee_check_fails_on_a_wrong_tarball_version(tmp_path):
-    """The check can fail: a definition naming another version's tarball is refused."""
+def test_ee_check_fails_on_a_wrong_tarball(tmp_path):
+    """The check can fail: a definition naming another tarball is refused."""
     broken = tmp_path / "execution-environment.yml"
-    text = (REPO_ROOT / "meta" / "execution-environment.yml").read_text()
-    broken.write_text(text.replace("sre-toolkit-1.0.0.tar.gz", "sre-toolkit-0.0.1.tar.gz"))
-    proc = run_ee_check(tmp_path / "ee", EE_DEFINITION=str(broken))
-    assert proc.returncode != 0
-    assert "does not reference collections/sre-toolkit-" in proc.stderr
-
-
-def test_ee_check_fails_on_a_dropped_requirement(tmp_path):
-    """A Python requirement the definition no longer installs is caught in the generated context."""
-    broken = tmp_path / "execution-environment.yml"
-    text = (REPO_ROOT / "meta" / "execution-environment.yml").read_text()
-    broken.write_text(text.replace("  python: ee-requirements.txt\n", "  python: [requests>=2.31]\n"))
+    text = (REPO_ROOT / "docs" / "awx" / "ee" / "execution-environment.yml").read_text()
+    broken.write_text(text.replace("collections/sre-toolkit.tar.gz", "collections/other.tar.gz"))
     assert broken.read_text() != text
     proc = run_ee_check(tmp_path / "ee", EE_DEFINITION=str(broken))
     assert proc.returncode != 0
-    assert "_build/requirements.txt lacks 'kubernetes" in proc.stderr
+    assert "does not reference collections/sre-toolkit.tar.gz" in proc.stderr
 
 
 # --- AWX examples (docs/awx): JSON as the API takes it, kept in step with the roles --------------
