@@ -5,12 +5,10 @@
 from __future__ import annotations
 
 import math
-import re
 
+from ansible_collections.sre.toolkit.plugins.module_utils import _time
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
 
 class AlertInputError(ToolkitError):
@@ -22,24 +20,11 @@ class AlertInputError(ToolkitError):
 
 def parse_duration(value, name):
     """Seconds from a Prometheus-style duration ('90s', '1h30m', '7d') or a number of seconds."""
-    if isinstance(value, bool):
-        raise AlertInputError("%s: expected a duration such as 5m or 7d, got %r" % (name, value))
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        text = str(value).strip()
-        try:
-            seconds = float(text)
-        except ValueError:
-            pos, seconds = 0, 0.0
-            for match in _DURATION_PART.finditer(text):
-                if match.start() != pos:
-                    break
-                seconds += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-                pos = match.end()
-            if pos != len(text) or not text:
-                raise AlertInputError(
-                    "%s: %r is not a duration; use a number of seconds or units like 30s, 5m, 2h, 7d" % (name, value))
+    seconds = _time.parse_duration(value)
+    if seconds is None:
+        if isinstance(value, bool):
+            raise AlertInputError("%s: expected a duration such as 5m or 7d, got %r" % (name, value))
+        raise AlertInputError("%s: %r is not a duration; use a number of seconds or units like 30s, 5m, 2h, 7d" % (name, value))
     if seconds < 0 or math.isnan(seconds):
         raise AlertInputError("%s: duration must not be negative, got %r" % (name, value))
     return seconds
@@ -47,15 +32,7 @@ def parse_duration(value, name):
 
 def format_duration(seconds):
     """'1h30m'-style text for reasons and recommendations (whole seconds)."""
-    seconds = int(round(seconds))
-    if seconds <= 0:
-        return "0s"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if seconds >= size:
-            parts.append("%d%s" % (seconds // size, unit))
-            seconds %= size
-    return "".join(parts)
+    return _time.duration_text(max(0, round(seconds)))
 
 
 def percentile(sorted_values, fraction):
@@ -95,24 +72,12 @@ def ratio(part, whole):
 
 def parse_time(value, name):
     """Unix seconds from a number, numeric text, 'now' (None) or RFC 3339 text."""
-    from datetime import datetime, timezone
     if value is None or value == "" or str(value).strip().lower() == "now":
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    text = str(value).strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    cleaned = re.sub(r"\.(\d+)", lambda m: "." + (m.group(1) + "000000")[:6], text.replace("Z", "+00:00"), count=1)
-    try:
-        parsed = datetime.fromisoformat(cleaned)
-    except ValueError:
+    stamp = _time.to_epoch(value)
+    if stamp is None:
         raise AlertInputError("%s: %r is neither unix seconds nor an RFC 3339 time such as 2026-11-01T00:00:00Z" % (name, value))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
+    return stamp
 
 
 def resolve_window(start, end, window, now, max_window):

@@ -9,26 +9,13 @@ retention) and matches their matchers against each instance's labels.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 
+from ansible_collections.sre.toolkit.plugins.module_utils import _time
 from ansible_collections.sre.toolkit.plugins.module_utils._alerts.common import AlertInputError
-
-_FRACTION = re.compile(r"\.(\d+)")
-
 
 def parse_time(text):
     """Unix seconds from RFC 3339 text (nanosecond fractions allowed), or None."""
-    if not text:
-        return None
-    value = str(text).strip().replace("Z", "+00:00").replace("z", "+00:00")
-    value = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], value, count=1)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
+    return _time.parse_rfc3339(text) if text else None
 
 
 class Silence:

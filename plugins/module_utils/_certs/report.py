@@ -12,6 +12,7 @@ import datetime
 import functools
 import re
 
+from .. import _time
 from ._crypto import x509
 from .chain import verify_chain
 from .facts import certificate_facts, days_left, days_until, epoch, fingerprint, iso, not_after
@@ -198,9 +199,10 @@ def parse_time(value, default):
         return default
     if isinstance(value, (int, float)) or str(value).lstrip("-").replace(".", "", 1).isdigit():
         return datetime.datetime.fromtimestamp(float(value), datetime.timezone.utc)
-    text = str(value).strip().replace("Z", "+00:00")
-    moment = datetime.datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+    moment = _time.to_datetime(_time.parse_rfc3339(value))
+    if moment is None:
+        raise ValueError("not an ISO-8601 time: %r" % (value,))
+    return moment
 
 
 def secret_finding(secret, settings):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import re
 
+from ansible_collections.sre.toolkit.plugins.module_utils import _time
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos import ChaosInputError
 
 try:
@@ -15,22 +16,16 @@ except ImportError:  # Python < 3.9 has no zoneinfo; only UTC then
     zoneinfo = None
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
 _HOURS_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
 def parse_duration(value, param):
     """Seconds from ``90``, ``"90s"``, ``"10m"``, ``"1.5h"``, ``"1d"``; a bare number means seconds."""
-    if isinstance(value, bool):
-        raise ChaosInputError(param, "must be a duration such as 30s, 10m, 1h or a number of seconds")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        match = _DURATION_RE.match(str(value))
-        if not match:
-            raise ChaosInputError(param, "%r is not a duration; use a number of seconds or 30s, 10m, 1h, 1d" % (value,))
-        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    seconds = _time.parse_duration(value, units=("ms", "s", "m", "h", "d", "w"))
+    if seconds is None:
+        if isinstance(value, bool):
+            raise ChaosInputError(param, "must be a duration such as 30s, 10m, 1h or a number of seconds")
+        raise ChaosInputError(param, "%r is not a duration; use a number of seconds or 30s, 10m, 1h, 1d" % (value,))
     if seconds < 0:
         raise ChaosInputError(param, "must not be negative")
     return seconds
@@ -40,16 +35,7 @@ def parse_timestamp(text):
     """An aware UTC datetime from RFC 3339 text (``Z`` or an offset), or None when unreadable."""
     if not isinstance(text, str) or not text:
         return None
-    cleaned = text.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    # fromisoformat on Python < 3.11 rejects fractions that are not 3 or 6 digits
-    cleaned = re.sub(r"(\.\d{1,6})\d*", lambda m: m.group(1).ljust(7, "0"), cleaned)
-    try:
-        stamp = datetime.datetime.fromisoformat(cleaned)
-    except ValueError:
-        return None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=datetime.timezone.utc)
-    return stamp.astimezone(datetime.timezone.utc)
+    return _time.to_datetime(_time.parse_rfc3339(text))
 
 
 def format_timestamp(stamp):

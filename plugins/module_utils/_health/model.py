@@ -8,8 +8,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import re
 
+from .. import _time
 from .._findings import sort_key, subject
 
 SEVERITIES = ("critical", "warning", "info")
@@ -63,24 +63,11 @@ def is_cluster_scoped(kind):
     return kind in CLUSTER_SCOPED_KINDS
 
 
-_RFC3339 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
-
-
 def parse_time(value):
     """RFC 3339 string (as the API writes it) -> aware datetime, or None for empty/garbage."""
     if not value or not isinstance(value, str):
         return None
-    match = _RFC3339.match(value.strip())
-    if not match:
-        return None
-    year, month, day, hour, minute, second, frac, zone = match.groups()
-    micro = int((frac or ".0")[1:7].ljust(6, "0"))
-    tz = datetime.timezone.utc
-    if zone and zone != "Z":
-        sign = -1 if zone[0] == "-" else 1
-        digits = zone[1:].replace(":", "")
-        tz = datetime.timezone(sign * datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-    return datetime.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tz)
+    return _time.to_datetime(_time.parse_rfc3339(value))
 
 
 def format_time(value):
@@ -98,16 +85,12 @@ def age_seconds(value, now):
 
 
 def human_duration(seconds):
+    """``1d5h``, ``2h``, ``45s``: the largest unit and the next one when not zero."""
     if seconds is None:
         return "unknown time"
-    seconds = int(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            whole, rest = divmod(seconds, size)
-            smaller = {"d": ("h", 3600), "h": ("m", 60), "m": ("s", 1)}[unit]
-            part = rest // smaller[1]
-            return "%d%s%d%s" % (whole, unit, part, smaller[0]) if part else "%d%s" % (whole, unit)
-    return "%ds" % seconds
+    if seconds < 60:
+        return "%ds" % int(seconds)
+    return _time.duration_text(seconds, parts=2, adjacent=True)
 
 
 def dig(obj, *keys, default=None):
