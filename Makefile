@@ -6,7 +6,7 @@ REQ_HASH := $(shell cat test-requirements.txt | sha256sum | cut -c1-12)
 VENV := $(CACHE)/venv-$(REQ_HASH)
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: venv lab-up lab-up-scale lab-down lab-status demo test unit sanity integration molecule lint build docs bench clean
+.PHONY: venv lab-up lab-up-scale lab-down lab-status demo test unit sanity integration molecule lint build ee docs bench clean
 
 venv: $(VENV)/.done
 $(VENV)/.done: test-requirements.txt
@@ -55,6 +55,10 @@ lint: venv
 
 build: venv
 	bash scripts/test-all.sh build
+
+## The execution environment image (podman, ansible-builder) and the diagnose playbook run inside it.
+ee: venv
+	bash scripts/test-all.sh ee
 
 bench: venv
 	bash bench/run.sh

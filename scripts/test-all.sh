@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test tier of sre.toolkit; `make test` (and so .ci/run) runs this with no argument.
-#   scripts/test-all.sh [unit|sanity|build|lint|integration|molecule ...]
+#   scripts/test-all.sh [unit|sanity|build|lint|integration|molecule|ee ...]   (ee: slow, not in the default run)
 # Runs inside the cached virtualenv `make venv` made; exits non-zero if any tier fails.
 set -uo pipefail
 
@@ -71,6 +71,13 @@ tier_lint() {
     ansible-lint --profile production --offline &&
     antsibull-changelog lint &&
     antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+}
+
+tier_ee() {
+  # Slow: builds the execution environment image (podman, a debootstrap base cached in
+  # ~/.cache/sre-toolkit-ee) and runs the diagnose playbook inside it against the lab. Not a default tier.
+  lab_up || return 1
+  bash scripts/ee-build.sh all
 }
 
 lab_up() {
