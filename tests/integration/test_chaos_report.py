@@ -8,7 +8,7 @@ from tests.integration.ansible import run_playbook
 from tests.integration.test_reports import OUTPUT, Browser
 
 
-def _run(lab_k8s, tmp_path, **extra):
+def _run(lab_k8s, tmp_path, rc=0, **extra):
     extra_vars = {
         "chaos_kubeconfig": lab_k8s["kubeconfig"],
         # No cooldown: an earlier real run (this file's, or another test's) must not leave nothing to pick.
@@ -17,7 +17,10 @@ def _run(lab_k8s, tmp_path, **extra):
         **extra,
     }
     result = run_playbook("playbooks/chaos.yml", extra_vars)
-    assert result["rc"] == 0, result["stdout"][-3000:]
+    assert (result["rc"] == 0) is (rc == 0), result["stdout"][-3000:]
+    if rc:
+        assert "Fail on the experiment's findings at or above chaos_fail_on" in result["stdout"]
+        assert "1 critical finding(s) at or above fail_on=critical" in result["stdout"], result["stdout"][-3000:]
     (report,) = tmp_path.glob("chaos-*.md")
     (page,) = tmp_path.glob("chaos-*.html")
     (record,) = tmp_path.glob("chaos-*.json")
@@ -62,3 +65,16 @@ def test_real_run_is_judged_with_a_timeline(lab_k8s, tmp_path, tmp_path_factory)
         browser.screenshot(OUTPUT / "chaos-experiment.png", selector=".experiment")
     finally:
         browser.close()
+
+
+def test_a_failed_gate_fails_the_play_after_the_report(lab_k8s, tmp_path):
+    """The one gate (chaos_fail_on, default critical): the report is written first, then the play fails."""
+    closed = "http://127.0.0.1:9/healthz"  # the discard port: nothing listens there
+    report, _page, record = _run(lab_k8s, tmp_path, rc=2, chaos_dry_run=False, chaos_gate_http_url=closed)
+    findings = [f for f in record["findings"] if f["id"] == "chaos.gate_failed"]
+    assert len(findings) == 1 and findings[0]["severity"] == "critical"
+    assert record["gate_passed"] is False and record["results"]["pod_killer"]["victims"] == []
+    assert "chaos.gate_failed" in report
+    quiet = tmp_path / "never"
+    quiet.mkdir()
+    _run(lab_k8s, quiet, chaos_dry_run=False, chaos_gate_http_url=closed, chaos_fail_on="never")

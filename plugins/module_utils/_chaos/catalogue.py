@@ -18,8 +18,9 @@ RULES = {
         "fix": "Find why replacement pods do not become ready (scheduling, image, probes, dependencies) before running again.",
     },
     "chaos.gate_failed": {
-        "severities": ("warning",),
-        "meaning": "The steady-state gate failed, so the experiment was aborted before touching anything.",
+        "severities": ("critical",),
+        "meaning": "The steady-state gate failed (the system is not in its steady state now), so the experiment was aborted "
+                   "before touching anything.",
         "fix": "Restore the steady state the gate checks (owners ready, PromQL, HTTP) and run again.",
     },
     "chaos.permission_missing": {
@@ -40,8 +41,9 @@ RULES = {
     },
     "chaos.target_oom_killed": {
         "module": "memory_hog",
-        "severities": ("critical", "warning"),
-        "meaning": "The target container was OOM-killed under the pressure (warning when the preflight said to expect it).",
+        "severities": ("warning",),
+        "meaning": "The target container was OOM-killed under the pressure: the experiment found its limit (the outcome "
+                   "it is, recorded; expected when the preflight was forced past the limit).",
         "fix": "Raise the container's memory limit or lower its usage if this pressure is realistic.",
     },
     "chaos.hog_failed": {

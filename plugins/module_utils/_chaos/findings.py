@@ -33,7 +33,7 @@ def pod_killer(result):
     gate = result.get("gate") or {}
     if gate.get("checked") and not gate.get("passed"):
         failed = [c for c in gate.get("checks") or () if not c.get("passed")]
-        found.append(finding("chaos.gate_failed", "warning", _experiment(result.get("run_id")),
+        found.append(finding("chaos.gate_failed", "critical", _experiment(result.get("run_id")),
                              "steady-state gate failed: %s" % "; ".join("%s: %s" % (c.get("check"), c.get("detail")) for c in failed),
                              "restore the steady state the gate checks, then run again", {"checks": failed}, check))
     denied = [p for p in result.get("permissions") or () if not p.get("allowed")]
@@ -68,7 +68,7 @@ def memory_hog(result):
                                                                      "hog_rss_bytes": peak.get("hog_rss_bytes")}, check))
     if result.get("oom_killed"):
         expected = bool((result.get("preflight") or {}).get("oom_expected"))
-        found.append(finding("chaos.target_oom_killed", "warning" if expected else "critical", about,
+        found.append(finding("chaos.target_oom_killed", "warning", about,
                              "the target container was OOM-killed under %s of pressure%s" % (
                                  plan.get("total_human"), " (expected: forced past its limit)" if expected else ""),
                              "raise the container's memory limit or lower its usage if this pressure is realistic",
