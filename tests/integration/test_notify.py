@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.sre.toolkit.plugins.module_utils._certs.findings import from_result
+from ansible_collections.sre.toolkit.plugins.module_utils._findings import counts
 from tests.integration.ansible import run_module, run_playbook
 
 ROUTING_KEY = "R0UT1NGKEYs3cr3t0000000000000042"
@@ -206,16 +208,20 @@ def test_same_finding_same_key_across_runs_and_resolve(receiver, cert_result, tm
     keys_first = sorted(r["json"]["dedup_key"] for r in receiver.accepted(PD_PATH))
     assert json.loads(state.read_text())["pagerduty_open"] == keys_first
 
-    # Second run: the expired leaf was fixed (its endpoint left the result); same keys for the rest,
+    # Second run: the expired leaf was fixed (its endpoint and findings left the result); same keys for the rest,
     # and a resolve event for the one that is gone.
     receiver.reset()
-    fixed = dict(cert_result, endpoints=[e for e in cert_result["endpoints"] if e.get("id") != "expired_leaf"])
+    leaf = next(e for e in cert_result["endpoints"] if e.get("id") == "expired_leaf")
+    (expired,) = [f for f in from_result({"endpoints": [leaf]}) if f["id"] == "cert.expired"]
+    kept = [f for f in cert_result["findings"] if f["subject"]["locator"] != expired["subject"]["locator"]]
+    fixed = dict(cert_result, endpoints=[e for e in cert_result["endpoints"] if e is not leaf], findings=kept,
+                 summary=dict(cert_result["summary"], counts=counts(kept)))
     second = run_playbook(play, notify_vars(receiver, fixed, notify_state_file=str(state)))
     assert second["rc"] == 0, second["stdout"][-3000:]
     assert_no_secret(second)
     triggers = [r["json"] for r in receiver.accepted(PD_PATH) if r["json"]["event_action"] == "trigger"]
     resolves = [r["json"] for r in receiver.accepted(PD_PATH) if r["json"]["event_action"] == "resolve"]
-    gone = expected_key("lab-a", {"id": "cert.expiry", "subject": "endpoint/expired_leaf"})
+    gone = expected_key("lab-a", {"id": expired["id"], "subject": expired["subject"]["locator"]})
     assert gone in keys_first
     assert sorted(t["dedup_key"] for t in triggers) == sorted(set(keys_first) - {gone})
     assert [(r["dedup_key"], r["routing_key"]) for r in resolves] == [(gone, ROUTING_KEY)]
