@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Run sre.toolkit.diagnose inside the execution environment image against the lab, as AWX does.
 
 AWX hands a job to ansible-runner, which runs the playbook inside the EE container; here

@@ -10,7 +10,6 @@ from ansible_collections.sre.toolkit.plugins.module_utils import _time
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError
 
 
-
 class AlertInputError(ToolkitError):
     """Bad option or input: the message names the option and the fix."""
 

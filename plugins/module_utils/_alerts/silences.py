@@ -13,6 +13,7 @@ import re
 from ansible_collections.sre.toolkit.plugins.module_utils import _time
 from ansible_collections.sre.toolkit.plugins.module_utils._alerts.common import AlertInputError
 
+
 def parse_time(text):
     """Unix seconds from RFC 3339 text (nanosecond fractions allowed), or None."""
     return _time.parse_rfc3339(text) if text else None

@@ -69,7 +69,7 @@ def _cname(container):
 def image_tag(image):
     """(tag, digest) of an image reference; ("", "") for a bare name (which pulls :latest)."""
     image = str(image or "")
-    name, _, digest = image.partition("@")
+    name, _at, digest = image.partition("@")
     last = name.rsplit("/", 1)[-1]
     tag = last.rsplit(":", 1)[1] if ":" in last else ""
     return tag, digest
