@@ -34,7 +34,7 @@ def pod_killer(result):
     if gate.get("checked") and not gate.get("passed"):
         failed = [c for c in gate.get("checks") or () if not c.get("passed")]
         found.append(finding("chaos.gate_failed", "critical", _experiment(result.get("run_id")),
-                             "steady-state gate failed: %s" % "; ".join("%s: %s" % (c.get("check"), c.get("detail")) for c in failed),
+                             "steady-state gate failed, nothing was disrupted: %s" % "; ".join("%s: %s" % (c.get("check"), c.get("detail")) for c in failed),
                              "restore the steady state the gate checks, then run again", {"checks": failed}, check))
     denied = [p for p in result.get("permissions") or () if not p.get("allowed")]
     if denied:
