@@ -389,8 +389,8 @@ findings:
     - id: cert.expires_soon
       severity: warning
       subject: {kind: Endpoint, namespace: "", name: "grafana.example.com:443", locator: "endpoint grafana.example.com:443"}
-      message: "expires in 12 day(s) (2027-01-02T00:00:00Z): CN=grafana.example.com"
-      fix: renew it before 2027-01-02T00:00:00Z
+      message: "expires in 12 day(s) (2027-01-02 00:00 UTC): CN=grafana.example.com"
+      fix: renew it before 2027-01-02 00:00 UTC
       evidence: {days_left: 12, not_after: "2027-01-02T00:00:00Z"}
       check: cert_expiry.endpoint
 """

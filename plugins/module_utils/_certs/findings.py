@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from ansible_collections.sre.toolkit.plugins.module_utils._findings import finding, subject
+from ansible_collections.sre.toolkit.plugins.module_utils._time import to_epoch, utc_text
 
 SEVERITY = {"critical": "critical", "warn": "warning"}
 VERIFY_RULES = {"weak_signature_algorithm": "cert.weak_signature", "malformed_extension": "cert.malformed_extension",
@@ -59,11 +60,12 @@ def _expiry(about, item, check):
     if days is None or not severity:
         return []
     evidence = {"days_left": days, "not_after": expiry.get("not_after"), "subject": expiry.get("subject"), "sha256": expiry.get("sha256")}
+    when = utc_text(to_epoch(expiry.get("not_after"))) if expiry.get("not_after") else "unknown date"
     if days < 0:
-        return [finding("cert.expired", "critical", about, "expired %d day(s) ago (%s): %s" % (-days, expiry.get("not_after"), expiry.get("subject")),
+        return [finding("cert.expired", "critical", about, "expired %d day(s) ago (%s): %s" % (-days, when, expiry.get("subject")),
                         "renew the certificate and deploy the new chain", evidence, check)]
-    return [finding("cert.expires_soon", severity, about, "expires in %d day(s) (%s): %s" % (days, expiry.get("not_after"), expiry.get("subject")),
-                    "renew it before %s" % expiry.get("not_after"), evidence, check)]
+    return [finding("cert.expires_soon", severity, about, "expires in %d day(s) (%s): %s" % (days, when, expiry.get("subject")),
+                    "renew it before %s" % when, evidence, check)]
 
 
 def _verify(about, item, check):
