@@ -193,6 +193,15 @@ class K8sClient:
     def get(self, path, params=None):
         return self._json(self._request("GET", path, params=params))
 
+    def get_or_none(self, path, params=None):
+        """The object at ``path``, or None when the API says it does not exist (404); other errors raise."""
+        try:
+            return self.get(path, params=params)
+        except ToolkitError as exc:
+            if exc.kind == "not_found":
+                return None
+            raise
+
     def get_text(self, path, params=None):
         return self._request("GET", path, params=params, headers={"Accept": "text/plain"}).text
 

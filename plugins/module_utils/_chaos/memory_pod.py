@@ -23,18 +23,9 @@ def pods_path(namespace, name=None):
     return "%s/%s" % (base, name) if name else base
 
 
-def get_or_none(client, path):
-    try:
-        return client.get(path)
-    except ToolkitError as exc:
-        if exc.kind == "not_found":
-            return None
-        raise
-
-
 def find_targets(client, namespace, pod_name, label_selector):
     if pod_name:
-        pod = get_or_none(client, pods_path(namespace, pod_name))
+        pod = client.get_or_none(pods_path(namespace, pod_name))
         if pod is None:
             raise ToolkitError("pod_name: pod %s/%s does not exist" % (namespace, pod_name), kind="not_found")
         return [pod]
@@ -158,8 +149,8 @@ class PodHog:
             helper_name = created["metadata"]["name"]
             try:
                 while True:
-                    now_target = get_or_none(self.client, pods_path(meta["namespace"], meta["name"]))
-                    helper = get_or_none(self.client, pods_path(self.helper_namespace, helper_name))
+                    now_target = self.client.get_or_none(pods_path(meta["namespace"], meta["name"]))
+                    helper = self.client.get_or_none(pods_path(self.helper_namespace, helper_name))
                     target_gone = now_target is None or now_target["metadata"].get("uid") != meta.get("uid")
                     new_ooms = [] if target_gone else memory.new_oom_kills(target, now_target, started_at)
                     outcome = memory.classify_pod_outcome(new_ooms, helper, target_gone, time.monotonic() >= deadline)

@@ -47,15 +47,6 @@ def _pod_path(namespace, name):
     return "/api/v1/namespaces/%s/pods/%s" % (namespace, name)
 
 
-def _get_or_none(k8s, path):
-    try:
-        return k8s.get(path)
-    except ToolkitError as exc:
-        if exc.kind == "not_found":
-            return None
-        raise
-
-
 def _with_kind(items, kind):
     for item in items:
         item["kind"] = kind
@@ -108,7 +99,7 @@ class PodKillerRun(object):
             return self.k8s.list_all("/api/v1/namespaces")
         found = []
         for ns in self.options.namespaces:
-            obj = _get_or_none(self.k8s, "/api/v1/namespaces/%s" % ns)
+            obj = self.k8s.get_or_none("/api/v1/namespaces/%s" % ns)
             if obj is None:
                 self.warnings.append("namespace %s does not exist" % ns)
             else:
@@ -194,8 +185,8 @@ class PodKillerRun(object):
 
     def _fresh(self, victim):
         owner = victim["owner"]
-        pod = _get_or_none(self.k8s, _pod_path(victim["namespace"], victim["name"]))
-        owner_obj = _get_or_none(self.k8s, engine.workload_path(owner["kind"], owner["namespace"], owner["name"]))
+        pod = self.k8s.get_or_none(_pod_path(victim["namespace"], victim["name"]))
+        owner_obj = self.k8s.get_or_none(engine.workload_path(owner["kind"], owner["namespace"], owner["name"]))
         if owner_obj is not None:
             owner_obj["kind"] = owner["kind"]
         pdbs = self.k8s.list_all(_ns_path(PDB_PATH, victim["namespace"], "poddisruptionbudgets"))
@@ -338,7 +329,7 @@ class PodKillerRun(object):
 
     def _owner_state(self, entry):
         owner = entry["owner"]
-        obj = _get_or_none(self.k8s, engine.workload_path(owner["kind"], owner["namespace"], owner["name"]))
+        obj = self.k8s.get_or_none(engine.workload_path(owner["kind"], owner["namespace"], owner["name"]))
         if obj is None:
             return False, 0
         obj["kind"] = owner["kind"]

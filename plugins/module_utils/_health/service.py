@@ -80,12 +80,7 @@ def read_webhook_services(client, scan):
     for namespace, name in scan.webhook_services():
         service_path, slices_path, params = objects.webhook_service_paths(namespace, name)
         try:
-            try:
-                service = client.get(service_path)
-            except ToolkitError as exc:
-                if exc.kind != "not_found":
-                    raise
-                service = None
+            service = client.get_or_none(service_path)
             slices = client.list_all(slices_path, params=params, fields=objects.SLICE_FIELDS) if service is not None else []
         except ToolkitError as exc:
             scan.coverage_gap([objects.WEBHOOKS], gap_status(exc), "webhook Service %s/%s: %s" % (namespace, name, exc.msg))
