@@ -1,4 +1,4 @@
-"""Prometheus lab component: Debian's Prometheus serving a generated 30-day alert history.
+"""Prometheus lab component: Debian's Prometheus serving the lab's generated histories (HISTORIES).
 
 up() installs the `prometheus` Debian package when `prometheus`/`promtool` are missing (without
 letting the package start its service), generates the history once per generator version, seed
@@ -83,34 +83,56 @@ def ensure_installed(ctx: LabContext) -> dict:
 
 # ------------------------------------------------------------------ history
 
-def history_dir(ctx: LabContext, prometheus_bin: str) -> tuple[Path, bool]:
-    """The cached history for this generator version, seed and size; (path, freshly generated)."""
-    from tests.lab.alerts.generator import GENERATOR_VERSION, generate
+# Every generated history the lab's Prometheus serves: name -> generator module. A generator
+# module has GENERATOR_VERSION and generate(out, *, seed, scale, end, prometheus_bin) writing
+# out/tsdb (Prometheus blocks), out/ground_truth.json and, if it brings rules, out/rules.yml.
+# Blocks of all histories are served side by side (Prometheus >= 2.39 merges overlapping blocks).
+HISTORIES = {
+    "alerts": "tests.lab.alerts.generator",
+}
 
-    key = f"v{GENERATOR_VERSION}-seed{_seed()}-{'scale' if ctx.scale else 'default'}"
-    target = ctx.cache_dir / "prometheus-history" / key
+
+def _generator(name: str):
+    import importlib
+
+    return importlib.import_module(HISTORIES[name])
+
+
+def _history_versions() -> dict:
+    return {name: str(_generator(name).GENERATOR_VERSION) for name in HISTORIES}
+
+
+def history_dir(ctx: LabContext, prometheus_bin: str, name: str = "alerts") -> tuple[Path, bool]:
+    """The cached history `name` for its generator version, seed and size; (path, freshly generated)."""
+    generator = _generator(name)
+    key = f"v{generator.GENERATOR_VERSION}-seed{_seed()}-{'scale' if ctx.scale else 'default'}"
+    target = ctx.cache_dir / "prometheus-history" / ("" if name == "alerts" else name) / key
     truth = target / "ground_truth.json"
     end = _history_end()
     if truth.exists() and json.loads(truth.read_text())["window"]["end"] == end:
         return target, False
-    ctx.log(f"prometheus: generating the alert history {key} (this takes longer with --scale)")
+    ctx.log(f"prometheus: generating the {name} history {key} (this takes longer with --scale)")
     building = target.with_name(key + ".building")
     shutil.rmtree(building, ignore_errors=True)
-    generate(building, seed=_seed(), scale=bool(ctx.scale), end=end, prometheus_bin=prometheus_bin)
+    building.parent.mkdir(parents=True, exist_ok=True)
+    generator.generate(building, seed=_seed(), scale=bool(ctx.scale), end=end, prometheus_bin=prometheus_bin)
     shutil.rmtree(target, ignore_errors=True)
     building.rename(target)
     return target, True
 
 
-def _link_tree(src: Path, dst: Path) -> None:
-    """Hard-link the immutable chunk and index files, copy the rest (Prometheus rewrites meta
-    files by rename, so the cached history is never modified through a link)."""
+def _link_blocks(src: Path, dst: Path) -> None:
+    """Hard-link the immutable chunk and index files of every block in src into dst, copy the
+    rest (Prometheus rewrites meta files by rename, so a cached history is never modified
+    through a link)."""
     def copy(s, d):
         if Path(s).parent.name == "chunks" or Path(s).name == "index":
             os.link(s, d)
         else:
             shutil.copy2(s, d)
-    shutil.copytree(src, dst, copy_function=copy)
+    dst.mkdir(parents=True, exist_ok=True)
+    for block in sorted(p for p in src.iterdir() if p.is_dir()):
+        shutil.copytree(block, dst / block.name, copy_function=copy)
 
 
 def _du(path: Path) -> int:
@@ -141,7 +163,8 @@ def up(ctx: LabContext, info: dict) -> dict:
     workdir = _dir(ctx)
     recorded = _read_record(ctx)
     if (recorded and daemon_alive(DAEMON, workdir) and recorded.get("scale") == bool(ctx.scale)
-            and recorded.get("seed") == _seed() and recorded.get("window_end") == _history_end()):
+            and recorded.get("seed") == _seed() and recorded.get("window_end") == _history_end()
+            and recorded.get("history_versions") == _history_versions()):
         ctx.log(f"prometheus: already up at {recorded['url']}")
         return recorded
     down(ctx)
@@ -152,17 +175,21 @@ def up(ctx: LabContext, info: dict) -> dict:
 
 def _bring_up(ctx: LabContext, workdir: Path) -> dict:
     bins = ensure_installed(ctx)
-    hist, generated = history_dir(ctx, bins["prometheus"])
+    histories = {name: history_dir(ctx, bins["prometheus"], name) for name in HISTORIES}
+    hist, generated = histories["alerts"]
     truth = json.loads((hist / "ground_truth.json").read_text())
     data = workdir / "data"
     shutil.rmtree(data, ignore_errors=True)
     t0 = time.monotonic()
-    _link_tree(hist / "tsdb", data)
-    rules_file = workdir / "rules.yml"
-    shutil.copyfile(hist / "rules.yml", rules_file)
+    rule_files = []
+    for name, (path, _) in histories.items():
+        _link_blocks(path / "tsdb", data)
+        if (path / "rules.yml").exists():
+            rule_files.append(workdir / f"rules-{name}.yml")
+            shutil.copyfile(path / "rules.yml", rule_files[-1])
     config = workdir / "prometheus.yml"
     interval = int(truth["interval_seconds"])
-    config.write_text(f"global:\n  evaluation_interval: {interval}s\nrule_files:\n  - {rules_file}\n")
+    config.write_text(f"global:\n  evaluation_interval: {interval}s\nrule_files:\n" + "".join(f"  - {f}\n" for f in rule_files))
     subprocess.run([bins["promtool"], "check", "config", str(config)], check=True, stdout=subprocess.DEVNULL)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -175,12 +202,15 @@ def _bring_up(ctx: LabContext, workdir: Path) -> dict:
     build = _get_json(url + "/api/v1/status/buildinfo")["data"]
     return {
         "url": url, "port": port, "pid": pid, "version": build["version"],
-        "ground_truth": str(hist / "ground_truth.json"), "rules_file": str(rules_file),
+        "ground_truth": str(hist / "ground_truth.json"), "rules_file": str(workdir / "rules-alerts.yml"),
+        "history_versions": _history_versions(),
+        "histories": {name: {"ground_truth": str(path / "ground_truth.json"), "history_dir": str(path), "generated_now": fresh}
+                      for name, (path, fresh) in histories.items()},
         "interval_seconds": interval, "window_start": truth["window"]["start"], "window_end": truth["window"]["end"],
         "window_seconds": truth["window"]["seconds"], "seed": truth["seed"], "scale": bool(truth["scale"]),
         "ignored_labels": truth["ignored_labels"], "history_dir": str(hist), "data_dir": str(data),
-        "history_bytes": _du(hist / "tsdb"), "generated_now": generated, "generation": truth.get("generation", {}),
-        "load_seconds": round(load_seconds, 2), "admin_api": False,
+        "history_bytes": sum(_du(path / "tsdb") for path, _ in histories.values()), "generated_now": generated,
+        "generation": truth.get("generation", {}), "load_seconds": round(load_seconds, 2), "admin_api": False,
     }
 
 
