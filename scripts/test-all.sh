@@ -67,10 +67,16 @@ tier_build() {
 
 tier_lint() {
   # ansible-lint resolves our own modules through the collections path (offline: no install).
-  ANSIBLE_COLLECTIONS_PATH="$(python -c 'from tests.integration.collection import collections_root; print(collections_root())')" \
+  # It also searches ~/.ansible/collections first, where an older installed sre.toolkit would hide
+  # this checkout's new modules: it runs with a HOME of its own.
+  local home rc; home="$(mktemp -d "${TMPDIR:-/tmp}/sre-toolkit-lint.XXXXXX")"
+  HOME="$home" ANSIBLE_COLLECTIONS_PATH="$(python -c 'from tests.integration.collection import collections_root; print(collections_root())')" \
     ansible-lint --profile production --offline &&
     antsibull-changelog lint &&
     antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+  rc=$?
+  rm -rf "$home"
+  return $rc
 }
 
 tier_ee() {
