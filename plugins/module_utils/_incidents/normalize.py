@@ -33,7 +33,7 @@ REVISION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
 BAD_NODE_CONDITIONS = {"Ready": "False", "MemoryPressure": "True", "DiskPressure": "True", "PIDPressure": "True",
                        "NetworkUnavailable": "True"}
-_SCALED_UP = re.compile(r"Scaled up replica set (\S+)")
+_SCALED = re.compile(r"Scaled (up|down) replica set (\S+)(?: from \d+)? to (\d+)")
 
 
 def entry(time, source, kind, about, what, evidence=None, confidence="exact", key=None):
@@ -239,12 +239,12 @@ def rollout_entries(replicasets, deployments, scaling_records, start, end):
         if owner and owner.get("kind") == "Deployment":
             by_owner.setdefault((_meta(rs).get("namespace"), owner.get("name")), []).append(rs)
     deps = {(_meta(d).get("namespace"), _meta(d).get("name")): d for d in deployments or ()}
-    scale_ups = {}
+    scale_ups, emptied = {}, {}  # (namespace, ReplicaSet) -> times it was scaled up / scaled down to 0
     for rec in scaling_records or ():
-        match = _SCALED_UP.match(rec["note"] or "")
+        match = _SCALED.match(rec["note"] or "")
         if match and rec["first"] is not None:
-            for stamp in (rec["first"], rec["last"]):
-                scale_ups.setdefault((rec["namespace"], match.group(1)), set()).add(stamp)
+            target = scale_ups if match.group(1) == "up" else emptied if match.group(3) == "0" else {}
+            target.setdefault((rec["namespace"], match.group(2)), set()).update((rec["first"], rec["last"]))
     entries, untimed = [], 0
     for (namespace, name), sets in sorted(by_owner.items()):
         about = subject("Deployment", name, namespace)
@@ -280,10 +280,13 @@ def rollout_entries(replicasets, deployments, scaling_records, start, end):
             if not history:
                 continue
             previous = at_revision.get(revision - 1)
-            when = sorted(t for t in scale_ups.get((namespace, meta.get("name")), ()) if created is None or t > created + 1)
+            since = to_epoch(_meta(previous).get("creationTimestamp")) or created or 0
+            # the controller scales this ReplicaSet up, or the one rolled back from down to 0, right after the rollback
+            when = sorted(t for t in scale_ups.get((namespace, meta.get("name")), set()) | emptied.get((namespace, _meta(previous).get("name")), set())
+                          if t > since and (created is None or t > created + 1))
             confidence = "exact"
             if when:
-                when = when[-1]
+                when = when[0]
             else:
                 confidence, when = "inferred", _progressing_time(deps.get((namespace, name)), meta.get("name"))
             if when is None:

@@ -227,3 +227,14 @@ def test_ordering_puts_causes_first_at_one_second():
 def test_heartbeat_absent_means_gaps_unknown():
     assert norm.heartbeat_gaps([], STEP, T0, T0 + 100) is None
     assert norm.heartbeat_gaps([{"values": [[T0, "1"], [T0 + 100, "1"]]}], STEP, T0, T0 + 100) == [(T0, T0 + 100)]
+
+
+def test_rollback_time_from_the_bad_replicaset_scaled_to_zero():
+    t = designed()
+    d = data()
+    down = core_event("ev-down", "ScalingReplicaSet", "Scaled down replica set checkout-bbb from 1 to 0", t["rollback"] + 1,
+                      kind="Deployment", name="checkout", type_="Normal", component="deployment-controller")
+    d["events"] = [r for r in d["events"] if r["uid"] != "ev-up-good"] + [norm.event_record(down, "core/v1")]
+    result, _ = assemble(d, options(), {})
+    rollback = next(e for e in result["timeline"] if e["kind"] == "rollback")
+    assert rollback["time"] == t["rollback"] + 1 and rollback["confidence"] == "exact"
