@@ -8,7 +8,7 @@ Rule ids: ``timeline.dedupe`` (one entry per key; the more certain and richer co
 (first alert firing, else the first symptom), ``milestone.mitigation`` (first rollback after the
 first symptom), ``milestone.resolution`` (the end of the last alert episode, none while one is
 open), ``trigger.window`` (changes at most ``trigger_window`` before and ``clock_skew`` after the
-first symptom, the symptom's own workload first, then the nearest).
+first symptom, but no rollback after it; the symptom's own workload first, then the nearest).
 """
 
 from __future__ import annotations
@@ -115,6 +115,8 @@ def triggers(timeline, first_symptom, window, skew):
     found = []
     for item in timeline:
         if item["kind"] not in CHANGE_KINDS or not t0 - window <= item["time"] <= t0 + skew:
+            continue
+        if item["kind"] == "rollback" and item["time"] > t0:  # a rollback after the first symptom is the mitigation
             continue
         related = [s["subject"]["locator"] for s in early if _related(item, s)]
         found.append({"time": item["time"], "time_utc": item["time_utc"], "kind": item["kind"], "what": item["what"],

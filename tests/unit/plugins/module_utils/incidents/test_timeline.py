@@ -147,6 +147,7 @@ def test_trigger_is_the_rollout_of_the_crashing_workload():
     assert first["kind"] == "rollout" and first["locator"] == "Deployment %s/checkout" % NS
     assert first["lead_seconds"] == t["crash"] - t["rollout"] and first["related_symptoms"]
     assert any(c["kind"] == "chaos_action" for c in result["triggers"][1:])
+    assert not [c for c in result["triggers"] if c["kind"] == "rollback"]  # the rollback after the symptom is the mitigation
 
 
 def test_limits_and_findings():
