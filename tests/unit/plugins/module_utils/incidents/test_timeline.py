@@ -239,3 +239,25 @@ def test_rollback_time_from_the_bad_replicaset_scaled_to_zero():
     result, _ = assemble(d, options(), {})
     rollback = next(e for e in result["timeline"] if e["kind"] == "rollback")
     assert rollback["time"] == t["rollback"] + 1 and rollback["confidence"] == "exact"
+
+
+def test_report_section_has_the_scaffold_rows_and_a_timeline_chart():
+    import xml.etree.ElementTree as ET
+
+    from ansible_collections.sre.toolkit.plugins.module_utils._report import html
+    from ansible_collections.sre.toolkit.plugins.module_utils._report.model import build_model
+    from ansible_collections.sre.toolkit.plugins.module_utils._report.svg import render
+
+    detail, found = run()
+    result = dict(detail, findings=found, range={"start": T0, "end": T0 + 1200, "start_utc": "a", "end_utc": "b", "how": "window"},
+                  summary={"entries": len(detail["timeline"])})
+    model = build_model([{"name": "prod", "results": {"incident_timeline": result}}], fail_on="never", generated_at="2026-12-06T12:00:00Z")
+    section = next(s for c in model["clusters"] for s in c["sections"] if s["module"] == "incident_timeline")
+    rows = dict(section["summary"])
+    assert rows["detection"].startswith(result["milestones"]["detection"]["time_utc"]) and "trigger #1" in rows
+    chart = section["charts"][0]
+    assert chart["kind"] == "timeline" and chart["rows"][0]["label"] == "milestones" and len(chart["rows"][0]["marks"]) == 4
+    assert any(r["label"].startswith("alert/KubePodCrashLooping") and len(r["spans"]) == 2 for r in chart["rows"])
+    root = ET.fromstring(render(chart))
+    assert root.tag.endswith("svg") and root.findall(".//{http://www.w3.org/2000/svg}path")
+    assert "The incident on one axis" in html.render(model)
