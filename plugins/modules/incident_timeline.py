@@ -25,7 +25,7 @@ description:
   - Says what it cannot know (RV(limits)) - events older than the TTL, folded events, restarts without a time, gaps in the
     Prometheus heartbeat, and every source it could not read. A missing source (no Prometheus, 403 on events) gives a
     partial timeline that names what is missing; it never fails the module.
-  - Read-only.
+  - Read-only, except for the store that O(export_to) appends to.
 author:
   - sre.toolkit maintainers (@sre-toolkit)
 extends_documentation_fragment:
@@ -33,8 +33,13 @@ extends_documentation_fragment:
   - sre.toolkit._prometheus
   - sre.toolkit._requirements.KUBERNETES
   - sre.toolkit._attributes
-  - sre.toolkit._attributes.INFO_MODULE
   - sre.toolkit._gate
+attributes:
+  check_mode:
+    support: full
+    details: Everything is read in check mode; O(export_to) counts the lines it would write and writes none.
+  diff_mode:
+    support: none
 options:
   start:
     description:
@@ -98,6 +103,14 @@ options:
     description:
       - Directory of JSON lines files (C(*.jsonl)) kept by the R(incident_events role,ansible_collections.sre.toolkit.incident_events_role)
         - events, ReplicaSets and chaos records exported before they expired. Read back and merged, de-duplicated by uid.
+    type: path
+  export_to:
+    description:
+      - Keep what the events API will forget - append to C(<export_to>/events-<UTC day>.jsonl) the warning, chaos and
+        C(ScalingReplicaSet) events, the ReplicaSets and the O(chaos_records) read in this run that no file there holds yet
+        (same uid and resourceVersion). The directory is what O(event_store) reads back.
+      - The only write this module does; RV(changed) is true when it wrote lines. In check mode it counts, writes nothing.
+      - The R(incident_events role,ansible_collections.sre.toolkit.incident_events_role) runs this on a schedule.
     type: path
   chaos_records:
     description: Audit records of chaos runs (the C(record) that pod_killer and memory_hog return), kept by a play.
@@ -224,6 +237,10 @@ postmortem:
     root causes, action items and lessons learned.
   returned: always
   type: str
+export:
+  description: With O(export_to) - C(path) written, C(written) lines, C(by_type), C(already_stored); else null.
+  returned: always
+  type: dict
 summary:
   description: C(entries), C(by_source), C(partial) (sources that could not be read), C(counts) of findings per severity, C(gate).
   returned: always
@@ -270,6 +287,7 @@ def argument_spec():
         heartbeat={"type": "str", "default": "up"},
         event_ttl={"type": "str", "default": "1h"},
         event_store={"type": "path"},
+        export_to={"type": "path"},
         chaos_records={"type": "list", "elements": "dict", "default": []},
         certificates={"type": "list", "elements": "dict", "default": []},
         trigger_window={"type": "str", "default": "30m"},
@@ -288,10 +306,10 @@ def main():
     protect_kubeconfig(module)
     check_numeric_options(module, "incident_timeline")
     try:  # the service builds the clients after checking every option; a source it cannot read makes a partial result
-        result, warnings = run(module.params, time.time())
+        result, warnings = run(module.params, time.time(), check_mode=module.check_mode)
     except ToolkitError as exc:
         fail_from_error(module, exc, changed=False)
-    exit_gated(module, result, warnings, changed=False)
+    exit_gated(module, result, warnings)
 
 
 if __name__ == "__main__":

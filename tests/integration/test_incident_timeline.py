@@ -20,9 +20,13 @@ import yaml
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError
 from ansible_collections.sre.toolkit.plugins.module_utils._k8s import K8sClient
 from ansible_collections.sre.toolkit.plugins.module_utils._incidents.assemble import SOURCES
-from tests.integration.ansible import run_module
+from tests.integration.ansible import run_module, run_playbook
+from tests.integration.collection import REPO_ROOT
 from tests.integration.test_contract import assert_contract
 from tests.lab import incident as designed
+
+
+PLAYBOOKS = REPO_ROOT / "playbooks"
 
 
 def _closed_port():
@@ -69,7 +73,7 @@ def events_forbidding_proxy(kubeconfig):
 
 
 @pytest.fixture(scope="module")
-def incident(lab_k8s, lab_prometheus):
+def incident(lab_k8s, lab_prometheus, tmp_path_factory):
     auth = {"kubeconfig": lab_k8s["kubeconfig"], "context": lab_k8s.get("context")}
     k8s = K8sClient.from_params(auth)
 
@@ -100,11 +104,29 @@ def incident(lab_k8s, lab_prometheus):
                 host="http://127.0.0.1:%d" % proxy.server_address[1], sources=list(SOURCES)))
         finally:
             proxy.shutdown()
+        # the incident_events role keeps what the TTL will take (twice: the second run must add nothing)
+        store = tmp_path_factory.mktemp("event-store")
+        export_vars = {"incident_events_store": str(store), "incident_events_kubeconfig": auth["kubeconfig"],
+                       "incident_events_context": auth["context"], "incident_events_namespaces": [ns],
+                       "incident_events_chaos_records": [truth["chaos_record"]]}
+        runs["export"] = [run_playbook(PLAYBOOKS / "incident_events.yml", export_vars) for _ in range(2)]
+        runs["store_lines"] = sum(len(f.read_text().splitlines()) for f in store.glob("events-*.jsonl"))
         # the TTL's work, done now: every event of the namespace gone; the module is told the TTL
         k8s.delete("/api/v1/namespaces/%s/events" % ns)
         runs["events_expired"] = run_module("incident_timeline", dict(common, **window, event_ttl="2m"))
+        runs["from_store"] = run_module("incident_timeline", dict(common, **window, event_ttl="2m", event_store=str(store)))
+        out = tmp_path_factory.mktemp("incident-report")
+        runs["playbook_dir"] = out
+        runs["playbook"] = run_playbook(PLAYBOOKS / "incident.yml", {
+            "incident_title": "checkout crash-loop", "incident_kubeconfig": auth["kubeconfig"], "incident_context": auth["context"],
+            "incident_prometheus_url": lab_prometheus["url"], "incident_alertname": designed.ALERT,
+            "incident_alert_matchers": 'namespace="%s"' % ns, "incident_before": "10m", "incident_after": "0s",
+            "incident_namespaces": ns, "incident_evaluation_interval": "%ds" % designed.INTERVAL, "incident_event_store": str(store),
+            "incident_options": {"heartbeat": common["heartbeat"], "sources": common["sources"], "alert_selector": common["alert_selector"]},
+            "incident_postmortem_dir": str(out), "report_dir": str(out), "report_formats": ["html", "json"]})
         if os.environ.get("INCIDENT_DUMP"):
-            Path(os.environ["INCIDENT_DUMP"]).write_text(json.dumps({"truth": truth, "runs": runs}, indent=1, default=str))
+            Path(os.environ["INCIDENT_DUMP"]).write_text(json.dumps({"truth": truth, "runs": {k: v for k, v in runs.items()
+                                                                                          if isinstance(v, dict)}}, indent=1, default=str))
         yield truth, runs
     finally:
         try:
@@ -179,7 +201,7 @@ def test_events_forbidden_gives_a_partial_timeline(incident):
     marks = result["milestones"]
     assert _near(marks["detection"]["time"], truth["firing"]) and _near(marks["resolution"]["time"], truth["recovered"])
     assert _first(result, "rollout", "Deployment %s/checkout" % truth["namespace"], revision=2)
-    assert result["sources"]["nodes"]["status"] == "ok" and [e for e in result["timeline"] if e["source"] == "nodes"]
+    assert result["sources"]["nodes"]["status"] == "ok"  # read (cluster-wide) through the same proxy
 
 
 def test_expired_events_are_named_and_the_rest_still_holds(incident):
@@ -192,3 +214,29 @@ def test_expired_events_are_named_and_the_rest_still_holds(incident):
     assert _near(marks["detection"]["time"], truth["firing"]) and _near(marks["resolution"]["time"], truth["recovered"])
     rollout = _first(result, "rollout", "Deployment %s/checkout" % truth["namespace"], revision=2)
     assert _near(rollout["time"], truth["rollout"], 1.0)  # ReplicaSets outlive their events
+
+
+def test_event_store_keeps_what_the_ttl_took(incident):
+    truth, runs = incident
+    first, second = runs["export"]
+    assert first["rc"] == 0 and second["rc"] == 0, first["stdout"][-2000:] + first["stderr"][-2000:]
+    assert "changed=1" in first["stdout"] and "changed=0" in second["stdout"]  # the second export found nothing new
+    main, result = runs["main"], assert_contract(runs["from_store"])
+    assert runs["store_lines"] >= 6  # BackOff, ScalingReplicaSet x4+, the chaos Event, ReplicaSets, the record
+    back = [e for e in result["timeline"] if e["kind"] == "warning_event"]
+    assert [(e["time"], e["what"]) for e in back] == [(e["time"], e["what"]) for e in main["timeline"] if e["kind"] == "warning_event"]
+    assert _near(result["milestones"]["mitigation"]["time"], truth["rollback"]) and result["milestones"]["mitigation"]["confidence"] == "exact"
+    assert [t["locator"] for t in result["triggers"][:1]] == ["Deployment %s/checkout" % truth["namespace"]]
+
+
+def test_incident_playbook_writes_the_postmortem_and_the_report(incident):
+    truth, runs = incident
+    play, out = runs["playbook"], runs["playbook_dir"]
+    assert play["rc"] == 0, play["stdout"][-3000:] + play["stderr"][-3000:]
+    page = (out / "checkout-crash-loop.postmortem.md").read_text()
+    assert page.startswith("# Postmortem: checkout crash-loop") and "## Root causes" in page
+    assert runs["main"]["milestones"]["detection"]["time_utc"] in page
+    report = (out / "incident.html").read_text()
+    assert "The incident on one axis" in report and "rolled out revision 2" in report
+    model = json.loads((out / "incident.json").read_text())
+    assert "incident.milestones" in json.dumps(model)

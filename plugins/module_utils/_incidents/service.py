@@ -11,6 +11,7 @@ refused, 403, 404) becomes ``sources[name] = {status, detail}`` and a limit, nev
 from __future__ import annotations
 
 import glob
+import json
 import os
 
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError
@@ -158,7 +159,9 @@ def read_kubernetes(k8s, params, opts, data, sources):
     if "events" in wanted or "chaos" in wanted or "rollouts" in wanted:
         for api, path in (("core/v1", "/api/v1"), ("events.k8s.io/v1", "/apis/events.k8s.io/v1")):
             try:
-                records.extend(norm.event_record(item, api) for item in _list(k8s, ns, path, "events"))
+                items = _list(k8s, ns, path, "events")
+                records.extend(norm.event_record(item, api) for item in items)
+                data.setdefault("raw_events", []).extend((api, item) for item in items)
             except ToolkitError as exc:
                 errors.append(exc)
         if len(errors) == 2:
@@ -197,8 +200,36 @@ def read_store(path, data, opts):
     return kept["covers_from"](opts["event_ttl"])
 
 
-def run(params, now, k8s=k8s_client, prometheus=PrometheusClient.from_params, alertmanager=alertmanager_client):
-    """Every option checked before a client is built; then read, assemble, gate. Returns (result, warnings)."""
+def export_store(path, data, now, check_mode):
+    """Append to ``path``/events-<day>.jsonl the events (warning, chaos, ScalingReplicaSet), ReplicaSets
+    and chaos records read now that no store file holds yet (same uid and version). Check mode counts only."""
+    candidates = [{"type": "event", "api": api, "exported_at": now, "object": item} for api, item in data.get("raw_events") or ()
+                  if norm.event_kind(norm.event_record(item, api))]
+    candidates += [{"type": "replicaset", "exported_at": now, "object": rs} for rs in data.get("replicasets") or ()]
+    candidates += [{"type": "chaos_record", "exported_at": now, "object": rec} for rec in data.get("chaos_records") or ()
+                   if isinstance(rec, dict) and rec.get("run_id") and not (rec.get("dry_run") or rec.get("simulated"))]
+    existing = []
+    if os.path.isdir(path):
+        for name in sorted(glob.glob(os.path.join(path, "*.jsonl"))):
+            with open(name, encoding="utf-8") as handle:
+                existing.extend(handle)
+    fresh = event_store.new_lines(existing, candidates)
+    target = os.path.join(path, "events-%s.jsonl" % utc_text(now)[:10])
+    if fresh and not check_mode:
+        try:
+            os.makedirs(path, exist_ok=True)
+            with open(target, "a", encoding="utf-8") as handle:
+                handle.writelines(json.dumps(line, sort_keys=True) + "\n" for line in fresh)
+        except OSError as exc:
+            raise ToolkitError("export_to: cannot write %s: %s" % (target, exc.strerror or exc), kind="invalid")
+    by_type = {}
+    for line in fresh:
+        by_type[line["type"]] = by_type.get(line["type"], 0) + 1
+    return {"path": target, "written": len(fresh), "by_type": dict(sorted(by_type.items())), "already_stored": len(candidates) - len(fresh)}
+
+
+def run(params, now, k8s=k8s_client, prometheus=PrometheusClient.from_params, alertmanager=alertmanager_client, check_mode=False):
+    """Every option checked before a client is built; then read, (export,) assemble, gate. Returns (result, warnings)."""
     opts = check_params(params, now)
     prom = prometheus(params) if params.get("prometheus_url") and "alerts" in opts["sources"] else None
     how = "start/end" if params["start"] else "window"
@@ -223,11 +254,12 @@ def run(params, now, k8s=k8s_client, prometheus=PrometheusClient.from_params, al
                     _failed(sources, name, exc)
         if client is not None:
             read_kubernetes(client, params, opts, data, sources)
+    exported = export_store(params["export_to"], data, now, check_mode) if params["export_to"] else None
     opts["store_from"] = read_store(params["event_store"], data, opts)
     detail, found = assemble(data, opts, sources)
     findings, severity_counts = contract(found)
     partial = sorted(name for name, info in detail["sources"].items() if info["status"] not in ("ok", "skipped"))
-    result = dict(detail, changed=False, findings=findings, range={
+    result = dict(detail, changed=bool(exported and exported["written"]), export=exported, findings=findings, range={
         "start": opts["start"], "end": opts["end"], "start_utc": utc_text(opts["start"], True), "end_utc": utc_text(opts["end"], True),
         "how": how, "event_horizon_utc": utc_text(now - opts["event_ttl"], True)})
     by_source = {}

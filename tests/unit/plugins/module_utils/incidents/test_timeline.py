@@ -261,3 +261,28 @@ def test_report_section_has_the_scaffold_rows_and_a_timeline_chart():
     root = ET.fromstring(render(chart))
     assert root.tag.endswith("svg") and root.findall(".//{http://www.w3.org/2000/svg}path")
     assert "The incident on one axis" in html.render(model)
+
+
+def test_store_round_trip_deduplicates(tmp_path):
+    import json
+
+    from ansible_collections.sre.toolkit.plugins.module_utils._incidents import service, store
+
+    d = data()
+    raw = [("core/v1", core_event("ev-backoff", "BackOff", "Back-off", T0 + 104, T0 + 300, count=9,
+                                  metadata={"name": "ev-backoff", "namespace": NS, "uid": "ev-backoff", "resourceVersion": "7"})),
+           ("core/v1", core_event("ev-normal", "Pulled", "pulled", T0 + 104, type_="Normal"))]
+    export = {"raw_events": raw, "replicasets": d["replicasets"], "chaos_records": d["chaos_records"]}
+    first = service.export_store(str(tmp_path), export, T0 + 400, check_mode=False)
+    assert first["written"] == 4 and first["by_type"] == {"chaos_record": 1, "event": 1, "replicaset": 2}  # no Normal event, no dry run
+    assert service.export_store(str(tmp_path), export, T0 + 500, check_mode=False)["written"] == 0  # nothing new
+    raw[0][1]["metadata"]["resourceVersion"], raw[0][1]["count"] = "8", 10  # the recorder bumped the count
+    assert service.export_store(str(tmp_path), export, T0 + 600, check_mode=True)["written"] == 1
+    assert len((tmp_path / ("events-%s.jsonl" % iso(T0 + 400)[:10])).read_text().splitlines()) == 4  # check mode wrote nothing
+    service.export_store(str(tmp_path), export, T0 + 600, check_mode=False)
+    lines = (tmp_path / ("events-%s.jsonl" % iso(T0 + 400)[:10])).read_text().splitlines() + ["not json", json.dumps({"type": "x"})]
+    kept = store.parse(lines)
+    assert kept["bad_lines"] == 2 and len(kept["replicasets"]) == 2 and len(kept["chaos_records"]) == 1
+    merged = norm.merge_event_records(kept["events"])
+    assert len(merged) == 1 and merged[0]["count"] == 10
+    assert kept["covers_from"](3600) == T0 + 400 - 3600
