@@ -30,7 +30,7 @@ def build(timeline, marks, found_triggers, found_limits, title):
         out.append(finding("incident.unresolved", "warning", subject("Alert", locator, locator=locator),
                            "still firing at the end of the range", _fix("incident.unresolved"), {}, CHECK))
     for cand in found_triggers:
-        out.append(finding("incident.trigger_candidate", "info", subject("Change", cand["locator"], locator=cand["locator"]),
+        out.append(finding("incident.trigger_candidate", "info", cand["subject"],
                            "#%d: %s at %s, %ds before the first symptom%s" % (
                                cand["rank"], cand["what"], cand["time_utc"], cand["lead_seconds"],
                                " (%d symptom(s) on the same workload)" % len(cand["related_symptoms"]) if cand["related_symptoms"] else ""),

@@ -120,7 +120,7 @@ def triggers(timeline, first_symptom, window, skew):
             continue
         related = [s["subject"]["locator"] for s in early if _related(item, s)]
         found.append({"time": item["time"], "time_utc": item["time_utc"], "kind": item["kind"], "what": item["what"],
-                      "locator": item["subject"]["locator"], "lead_seconds": round(t0 - item["time"], 3),
+                      "locator": item["subject"]["locator"], "subject": item["subject"], "lead_seconds": round(t0 - item["time"], 3),
                       "related_symptoms": sorted(set(related))[:10], "confidence": item["confidence"], "key": item["key"]})
     found.sort(key=lambda c: (not c["related_symptoms"], abs(c["lead_seconds"]), c["locator"]))
     for rank, cand in enumerate(found, 1):
