@@ -11,7 +11,7 @@ short_description: One ordered timeline of an incident from alerts, events, roll
 version_added: 1.0.0
 description:
   - For a time range, or the range around one alert episode (O(around_alert)), merges into one ordered, de-duplicated
-    timeline what the systems still remember - alert episodes from Prometheus (C(ALERTS) / C(ALERTS_FOR_STATE): pending,
+    timeline what the systems still remember - alert episodes from Prometheus (C(ALERTS) / C(ALERTS_FOR_STATE) - pending,
     firing, resolved), Alertmanager silences, Kubernetes warning events (core/v1 and events.k8s.io/v1, one entry per event
     object, with its count), rollouts and rollbacks (ReplicaSet revisions, ControllerRevisions, the deployment controller's
     C(ScalingReplicaSet) events), node condition transitions, container terminations, the chaos records of

@@ -95,8 +95,9 @@ def incident(lab_k8s, lab_prometheus, tmp_path_factory):
         runs["main"] = run_module("incident_timeline", dict(common, chaos_records=[truth["chaos_record"]], around_alert={
             "alertname": designed.ALERT, "matchers": 'namespace="%s"' % ns, "before": "10m", "after": "0s"}))
         window = {"start": str(runs["main"]["range"]["start"]), "end": str(runs["main"]["range"]["end"])}
-        runs["prometheus_down"] = run_module("incident_timeline", dict(common, **window, prometheus_url="http://127.0.0.1:%d" % _closed_port(),
-                                                                      prometheus_retries=0, prometheus_timeout=3))
+        down = "http://127.0.0.1:%d" % _closed_port()
+        down_args = dict(common, prometheus_url=down, prometheus_retries=0, prometheus_timeout=3, **window)
+        runs["prometheus_down"] = run_module("incident_timeline", down_args)
         proxy = events_forbidding_proxy(lab_k8s["kubeconfig"])
         try:
             runs["events_forbidden"] = run_module("incident_timeline", dict(
@@ -125,8 +126,8 @@ def incident(lab_k8s, lab_prometheus, tmp_path_factory):
             "incident_options": {"heartbeat": common["heartbeat"], "sources": common["sources"], "alert_selector": common["alert_selector"]},
             "incident_postmortem_dir": str(out), "report_dir": str(out), "report_formats": ["html", "json"]})
         if os.environ.get("INCIDENT_DUMP"):
-            Path(os.environ["INCIDENT_DUMP"]).write_text(json.dumps({"truth": truth, "runs": {k: v for k, v in runs.items()
-                                                                                          if isinstance(v, dict)}}, indent=1, default=str))
+            kept = {k: v for k, v in runs.items() if isinstance(v, dict)}
+            Path(os.environ["INCIDENT_DUMP"]).write_text(json.dumps({"truth": truth, "runs": kept}, indent=1, default=str))
         yield truth, runs
     finally:
         try:

@@ -117,8 +117,8 @@ def play(k8s, prometheus_url, chaos, namespace=None):
     k8s.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
     base = "/apis/apps/v1/namespaces/%s/deployments" % ns
     k8s.create(base, _deployment("checkout", _template("shop/checkout:1.0"), {"app": "checkout"}))
-    web = {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "shop/web:2.3"}],
-                                                              "terminationGracePeriodSeconds": 1}}
+    web = {"metadata": {"labels": {"app": "web"}},
+           "spec": {"containers": [{"name": "web", "image": "shop/web:2.3"}], "terminationGracePeriodSeconds": 1}}
     k8s.create(base, _deployment("web", web, {"app": "web"}))
     _wait("checkout and web ready", lambda: _whole(k8s, ns, "checkout") and _whole(k8s, ns, "web"))
     truth["chaos_record"] = chaos(ns)

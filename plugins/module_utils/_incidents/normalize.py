@@ -397,8 +397,8 @@ def chaos_record_entries(records, start, end):
         run = str(rec.get("run_id") or "")
         module = str(rec.get("module") or "chaos")
         about = subject("ChaosRun", run, locator="chaos run %s (%s)" % (run, module))
-        evidence = {k: rec.get(k) for k in ("run_id", "module", "action", "mode", "outcome", "victims", "started_at",
-                                             "finished_at") if rec.get(k) is not None}
+        keys = ("run_id", "module", "action", "mode", "outcome", "victims", "started_at", "finished_at")
+        evidence = {k: rec.get(k) for k in keys if rec.get(k) is not None}
         begin = to_epoch(rec.get("started_at"))
         finish = to_epoch(rec.get("finished_at") or rec.get("ended_at"))
         if inside(begin, start, end):

@@ -22,8 +22,9 @@ def impact(timeline, episodes):
     for ep in episodes:
         if ep.get("fired_at") is None:
             continue
-        row = alerts.setdefault(ep["subject"]["locator"], {"alert": ep["subject"]["locator"], "episodes": 0, "firing_seconds": 0.0,
-                                                            "severity": ep["labels"].get("severity", ""), "open": False})
+        fresh = {"alert": ep["subject"]["locator"], "episodes": 0, "firing_seconds": 0.0, "severity": ep["labels"].get("severity", ""),
+                 "open": False}
+        row = alerts.setdefault(ep["subject"]["locator"], fresh)
         row["episodes"] += 1
         row["firing_seconds"] += ep.get("firing_seconds") or 0.0
         row["open"] = row["open"] or ep.get("resolved_at") is None
@@ -61,8 +62,9 @@ def markdown(title, start, end, timeline, marks, found_triggers, found_limits, i
     lines += ["", TODO, "", "## Impact", ""]
     if impact_info["alerts"]:
         lines += ["| alert | severity | episodes | firing |", "|---|---|---|---|"]
-        lines += ["| `%s` | %s | %d | %s%s |" % (_cell(r["alert"]), r["severity"], r["episodes"], human_duration(r["firing_seconds"]),
-                                               " (still firing)" if r["open"] else "") for r in impact_info["alerts"]]
+        lines += ["| `%s` | %s | %d | %s%s |" % (
+            _cell(r["alert"]), r["severity"], r["episodes"], human_duration(r["firing_seconds"]), " (still firing)" if r["open"] else "")
+            for r in impact_info["alerts"]]
     else:
         lines.append("No alert fired in the range.")
     if impact_info["affected"]:
@@ -75,14 +77,14 @@ def markdown(title, start, end, timeline, marks, found_triggers, found_limits, i
     lines += ["", "## Trigger candidates", ""]
     if found_triggers:
         lines += ["| rank | time | change | before first symptom | related symptoms |", "|---|---|---|---|---|"]
-        lines += ["| %d | %s | `%s` %s | %s | %s |" % (c["rank"], c["time_utc"], _cell(c["locator"]), _cell(c["what"]),
-                                                     human_duration(c["lead_seconds"]), len(c["related_symptoms"]))
-                  for c in found_triggers]
+        lines += ["| %d | %s | `%s` %s | %s | %s |" % (
+            c["rank"], c["time_utc"], _cell(c["locator"]), _cell(c["what"]), human_duration(c["lead_seconds"]), len(c["related_symptoms"]))
+            for c in found_triggers]
     else:
         lines.append("No rollout, rollback or chaos action shortly before the first symptom.")
     lines += ["", "## Timeline", "", "| time (UTC) | source | subject | what happened | time is |", "|---|---|---|---|---|"]
-    lines += ["| %s | %s | `%s` | %s | %s |" % (e["time_utc"], e["source"], _cell(e["subject"]["locator"]), _cell(e["what"]),
-                                              e["confidence"]) for e in timeline]
+    lines += ["| %s | %s | `%s` | %s | %s |" % (e["time_utc"], e["source"], _cell(e["subject"]["locator"]), _cell(e["what"]), e["confidence"])
+              for e in timeline]
     lines += ["", "## What this timeline cannot know", ""]
     lines += ["- %s" % _cell(item["what"]) for item in found_limits] or ["- nothing noted"]
     lines += ["", "## Root causes", "", TODO, "", "## Action items", "", "| item | type (mitigate / prevent / process) | owner | bug |",

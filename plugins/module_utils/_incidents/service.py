@@ -269,4 +269,3 @@ def run(params, now, k8s=k8s_client, prometheus=PrometheusClient.from_params, al
                          "counts": severity_counts, "gate": gate(severity_counts, params["fail_on"])}
     warnings = ["timeline is partial: %s" % "; ".join("%s %s" % (n, detail["sources"][n]["detail"]) for n in partial)] if partial else []
     return result, warnings
-
