@@ -109,7 +109,7 @@ options:
       - Keep what the events API will forget - append to C(<export_to>/events-<UTC day>.jsonl) the warning, chaos and
         C(ScalingReplicaSet) events, the ReplicaSets and the O(chaos_records) read in this run that no file there holds yet
         (same uid and resourceVersion). The directory is what O(event_store) reads back.
-      - The only write this module does; RV(changed) is true when it wrote lines. In check mode it counts, writes nothing.
+      - The only write this module does; C(changed) is true when it wrote lines. In check mode it counts, writes nothing.
       - The R(incident_events role,ansible_collections.sre.toolkit.incident_events_role) runs this on a schedule.
     type: path
   chaos_records:

@@ -110,7 +110,7 @@ def incident(lab_k8s, lab_prometheus, tmp_path_factory):
         export_vars = {"incident_events_store": str(store), "incident_events_kubeconfig": auth["kubeconfig"],
                        "incident_events_context": auth["context"], "incident_events_namespaces": [ns],
                        "incident_events_chaos_records": [truth["chaos_record"]]}
-        runs["export"] = [run_playbook(PLAYBOOKS / "incident_events.yml", export_vars) for _ in range(2)]
+        runs["export"] = [run_playbook(PLAYBOOKS / "incident_events.yml", export_vars) for _run in range(2)]
         runs["store_lines"] = sum(len(f.read_text().splitlines()) for f in store.glob("events-*.jsonl"))
         # the TTL's work, done now: every event of the namespace gone; the module is told the TTL
         k8s.delete("/api/v1/namespaces/%s/events" % ns)

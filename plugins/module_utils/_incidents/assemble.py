@@ -37,9 +37,12 @@ def assemble(data, options, sources):
                norm.chaos_annotation_entries(data.get("deployments"), start, end),
                norm.certificate_entries(data.get("certificates"), start, end)]
     timeline = tl.merge(*groups)
+    per_source = {}
+    for item in timeline:
+        per_source[item["source"]] = per_source.get(item["source"], 0) + 1
     for name in SOURCES:
         sources.setdefault(name, {"status": "ok", "detail": ""})
-        sources[name]["entries"] = sum(1 for e in timeline if e["source"] == name)
+        sources[name]["entries"] = per_source.get(name, 0)
     marks = tl.milestones(timeline, episodes, end)
     found_triggers = tl.triggers(timeline, marks["first_symptom"], options["trigger_window"], options["clock_skew"])
     found_limits = tl.limits(start, end, now, options["event_ttl"], options.get("store_from"), folded, hidden, gaps, sources, untimed)

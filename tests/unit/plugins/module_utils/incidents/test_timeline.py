@@ -111,7 +111,7 @@ def run(**over):
 
 def test_milestones_match_the_design():
     t = designed()
-    result, _findings = run()
+    result, _found = run()
     marks = result["milestones"]
     assert marks["first_symptom"]["time"] == t["crash"]
     assert marks["detection"]["time"] == t["firing"]
@@ -121,7 +121,7 @@ def test_milestones_match_the_design():
 
 
 def test_timeline_is_ordered_deduplicated_and_complete():
-    result, _ = run()
+    result, _found = run()
     line = result["timeline"]
     assert [e["time"] for e in line] == sorted(e["time"] for e in line)
     keys = [e["key"] for e in line]
@@ -142,7 +142,7 @@ def test_timeline_is_ordered_deduplicated_and_complete():
 
 def test_trigger_is_the_rollout_of_the_crashing_workload():
     t = designed()
-    result, _ = run()
+    result, _found = run()
     first = result["triggers"][0]
     assert first["kind"] == "rollout" and first["locator"] == "Deployment %s/checkout" % NS
     assert first["lead_seconds"] == t["crash"] - t["rollout"] and first["related_symptoms"]
@@ -198,7 +198,7 @@ def test_rollback_time_from_the_progressing_condition_when_events_are_gone():
     d["deployments"].append({"kind": "Deployment", "metadata": {"name": "checkout", "namespace": NS}, "status": {"conditions": [
         {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable", "lastUpdateTime": iso(t["rollback"] + 30),
          "message": 'ReplicaSet "checkout-aaa" has successfully progressed.'}]}})
-    result, _ = assemble(d, options(), {})
+    result, _found = assemble(d, options(), {})
     rollback = next(e for e in result["timeline"] if e["kind"] == "rollback")
     assert rollback["time"] == t["rollback"] + 30 and rollback["confidence"] == "inferred"
 
@@ -210,7 +210,7 @@ def test_open_alert_has_no_resolution():
 
 
 def test_postmortem_scaffold():
-    result, _ = run()
+    result, _found = run()
     page = result["postmortem"]
     for heading in ("## Summary", "## Impact", "## Detection, mitigation, resolution", "## Trigger candidates", "## Timeline",
                     "## Root causes", "## Action items", "## Lessons learned", "## What this timeline cannot know"):
@@ -236,7 +236,7 @@ def test_rollback_time_from_the_bad_replicaset_scaled_to_zero():
     down = core_event("ev-down", "ScalingReplicaSet", "Scaled down replica set checkout-bbb from 1 to 0", t["rollback"] + 1,
                       kind="Deployment", name="checkout", type_="Normal", component="deployment-controller")
     d["events"] = [r for r in d["events"] if r["uid"] != "ev-up-good"] + [norm.event_record(down, "core/v1")]
-    result, _ = assemble(d, options(), {})
+    result, _found = assemble(d, options(), {})
     rollback = next(e for e in result["timeline"] if e["kind"] == "rollback")
     assert rollback["time"] == t["rollback"] + 1 and rollback["confidence"] == "exact"
 
