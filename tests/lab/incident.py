@@ -13,7 +13,8 @@ lab's kube-apiserver (kwok plays the pods) in a namespace of its own:
    the workload is whole again; ALERTS / ALERTS_FOR_STATE samples for those real times are pushed
    to the lab Prometheus by remote write after the play (Prometheus accepts them into its head).
    A heartbeat ``up{job="incident-lab", namespace=<ns>}`` every INTERVAL with one designed gap.
-5. The rollback (the template back to 1.0: the deployment controller reuses the first ReplicaSet)
+5. Optionally the responder silences the alert in an Alertmanager a second after it fired.
+6. The rollback (the template back to 1.0: the deployment controller reuses the first ReplicaSet)
    ``ROLLBACK_AFTER_FIRING`` s after the alert fired, then recovery (all replicas updated and ready).
 
 ``play()`` returns the ground truth: every designed time (unix seconds) and the names.
@@ -110,8 +111,11 @@ def push_alerts(prometheus_url, ns, truth):
     return {"pending_samples": len(pending), "firing_samples": len(firing), "heartbeat_samples": len(beats)}
 
 
-def play(k8s, prometheus_url, chaos, namespace=None):
-    """Play the incident in a fresh namespace; returns the ground truth (the caller deletes the namespace)."""
+def play(k8s, prometheus_url, chaos, silence=None, namespace=None):
+    """Play the incident in a fresh namespace; returns the ground truth (the caller deletes the namespace).
+
+    ``chaos(ns)`` runs the chaos step and returns its audit record; ``silence(ns)``, when given, is the
+    responder silencing the alert between its firing and the rollback (returns the silence id)."""
     ns = namespace or "incident-%s" % os.urandom(3).hex()
     truth = {"namespace": ns, "deployment": "checkout", "alert": ALERT, "interval": INTERVAL, "for": FOR, "begin": time.time()}
     k8s.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
@@ -129,6 +133,10 @@ def play(k8s, prometheus_url, chaos, namespace=None):
     truth["crash"] = _wait("a crash-looping checkout pod", lambda: _crash_time(k8s, ns))
     truth["pending"] = ticks(truth["crash"], truth["crash"] + INTERVAL + 1)[0]
     truth["firing"] = truth["pending"] + FOR
+    if silence is not None:
+        time.sleep(max(0.0, truth["firing"] + 1.0 - time.time()))
+        truth["silenced"] = time.time()
+        truth["silence_id"] = silence(ns)
     time.sleep(max(0.0, truth["firing"] + ROLLBACK_AFTER_FIRING - time.time()))
     truth["rollback"] = time.time()
     _set_template(k8s, base + "/checkout", _template("shop/checkout:1.0"))

@@ -6,7 +6,7 @@ mitigation, resolution), the trigger candidates and what the timeline cannot kno
 Rule ids: ``timeline.dedupe`` (one entry per key; the more certain and richer copy wins),
 ``timeline.order`` (time, then cause before effect at the same second), ``milestone.detection``
 (first alert firing, else the first symptom), ``milestone.mitigation`` (first rollback after the
-first symptom), ``milestone.resolution`` (the end of the last alert episode, none while one is
+first symptom; with no symptom known, the first rollback in the range, inferred), ``milestone.resolution`` (the end of the last alert episode, none while one is
 open), ``trigger.window`` (changes at most ``trigger_window`` before and ``clock_skew`` after the
 first symptom, but no rollback after it; the symptom's own workload first, then the nearest).
 """
@@ -81,8 +81,9 @@ def milestones(timeline, episodes, end):
     else:
         out["detection"] = _mark(first, "no alert fired: the first symptom (detected by hand?)", "inferred")
     since = first["time"] if first else None
-    rollbacks = [e for e in timeline if e["kind"] == "rollback" and since is not None and e["time"] >= since]
-    out["mitigation"] = _mark(rollbacks[0] if rollbacks else None, "the first rollback after the first symptom")
+    rollbacks = [e for e in timeline if e["kind"] == "rollback" and (since is None or e["time"] >= since)]
+    out["mitigation"] = _mark(rollbacks[0] if rollbacks else None, "the first rollback after the first symptom" if first else
+                              "the first rollback in the range (no symptom known)", None if first else "inferred")
     fired = [ep for ep in episodes if ep.get("fired_at") is not None]
     open_ = [ep for ep in fired if ep.get("resolved_at") is None]
     if fired and not open_:

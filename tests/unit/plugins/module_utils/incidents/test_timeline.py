@@ -286,3 +286,17 @@ def test_store_round_trip_deduplicates(tmp_path):
     merged = norm.merge_event_records(kept["events"])
     assert len(merged) == 1 and merged[0]["count"] == 10
     assert kept["covers_from"](3600) == T0 + 400 - 3600
+
+
+def test_mitigation_without_any_symptom_is_the_first_rollback_inferred():
+    d = data()
+    for key in ("alerts", "events", "pods"):
+        d[key] = None
+    result, _found = assemble(d, options(), {})
+    marks = result["milestones"]
+    assert marks["first_symptom"] is None and marks["detection"] is None
+    assert not [e for e in result["timeline"] if e["kind"] == "rollback"]  # no scale events: rollback untimed
+    d["deployments"].append({"kind": "Deployment", "metadata": {"name": "checkout", "namespace": NS}, "status": {"conditions": [
+        {"type": "Progressing", "lastUpdateTime": iso(T0 + 401), "message": 'ReplicaSet "checkout-aaa" has successfully progressed.'}]}})
+    marks = assemble(d, options(), {})[0]["milestones"]
+    assert marks["mitigation"]["time"] == T0 + 401 and marks["mitigation"]["confidence"] == "inferred"
