@@ -36,7 +36,8 @@ def assemble(data, options, sources):
     groups += [entries, norm.chaos_record_entries(data.get("chaos_records"), start, end),
                norm.chaos_annotation_entries(data.get("deployments"), start, end),
                norm.certificate_entries(data.get("certificates"), start, end)]
-    timeline = tl.merge(*groups)
+    wanted = set(options.get("sources") or SOURCES)  # events are read for chaos and rollouts too: keep only the sources asked for
+    timeline = [item for item in tl.merge(*groups) if item["source"] in wanted]
     per_source = {}
     for item in timeline:
         per_source[item["source"]] = per_source.get(item["source"], 0) + 1

@@ -300,3 +300,8 @@ def test_mitigation_without_any_symptom_is_the_first_rollback_inferred():
         {"type": "Progressing", "lastUpdateTime": iso(T0 + 401), "message": 'ReplicaSet "checkout-aaa" has successfully progressed.'}]}})
     marks = assemble(d, options(), {})[0]["milestones"]
     assert marks["mitigation"]["time"] == T0 + 401 and marks["mitigation"]["confidence"] == "inferred"
+
+
+def test_only_the_sources_asked_for_reach_the_timeline():
+    result, _found = assemble(data(), options(sources=["rollouts", "chaos"]), {})
+    assert {e["source"] for e in result["timeline"]} == {"rollouts", "chaos"}
