@@ -308,6 +308,7 @@ def incident(result, now):
             cand["locator"], cand["what"], human_duration(cand["lead_seconds"]))])
     rows += [["cannot know", item["what"]] for item in result.get("limits") or ()]
     _row(rows, "timeline entries", (result.get("summary") or {}).get("entries"))
+    rows.append(["to write", "summary, user impact, root causes, action items, lessons learned (the postmortem scaffold)"])
     start, end = to_epoch(window.get("start")), to_epoch(window.get("end"))
     if start is None or end is None or end <= start:
         return rows, []
