@@ -19,7 +19,8 @@ description:
     certificate expiries that fall in the range.
   - Each entry has its UTC time, source, subject, what happened, evidence and how sure the time is - V(exact) (the system
     recorded the moment), V(inferred) (derived, e.g. an alert's end is its last firing sample plus one evaluation
-    interval) or V(older_expired) (a folded event whose earlier occurrences reach past the event horizon).
+    interval) or V(older_expired) (the first surviving occurrence of a repeating event when the range reaches past the event
+    horizon - earlier occurrences may have expired).
   - Reads the milestones (first symptom, detection, mitigation, resolution), ranks trigger candidates (rollouts, rollbacks and
     chaos actions just before the first symptom, the symptom's own workload first) and writes a postmortem scaffold in Markdown.
   - Says what it cannot know (RV(limits)) - events older than the TTL, folded events, restarts without a time, gaps in the

@@ -6,9 +6,9 @@ An entry is ``{time, source, kind, subject, what, evidence, confidence, key}``:
 
 - ``time``: unix seconds (UTC); ``confidence``: ``exact`` (the system recorded that moment),
   ``inferred`` (derived: an alert's end is its last firing sample plus one interval, a rollback
-  time read from a Deployment condition), or ``older_expired`` (the first time known, but earlier
-  occurrences were folded into an event that has expired in part or whose start predates the
-  event horizon);
+  time read from a Deployment condition), or ``older_expired`` (the first surviving occurrence of a
+  repeating event, in a range that reaches past the event horizon: earlier occurrences may have
+  been in an event object that expired);
 - ``subject``: the findings contract's ``subject()``; ``key``: the identity for de-duplication.
 
 Every normaliser keeps entries inside ``[start, end]`` only and never raises on a missing field:
@@ -156,8 +156,9 @@ def merge_event_records(records):
             merged[rec["uid"]] = dict(rec)
             continue
         have["count"] = max(have["count"], rec["count"])
-        have["first"] = min(t for t in (have["first"], rec["first"]) if t is not None) if have["first"] or rec["first"] else None
-        have["last"] = max(t for t in (have["last"], rec["last"]) if t is not None) if have["last"] or rec["last"] else None
+        firsts = [t for t in (have["first"], rec["first"]) if t is not None]
+        lasts = [t for t in (have["last"], rec["last"]) if t is not None]
+        have["first"], have["last"] = (min(firsts) if firsts else None), (max(lasts) if lasts else None)
     return sorted(merged.values(), key=lambda r: (r["first"] or 0, r["uid"]))
 
 
@@ -192,7 +193,10 @@ def event_entries(records, start, end, horizon=None):
             kind, what, key = "scaled", rec["note"], "event|" + rec["uid"]
         else:
             kind, what, key = "warning_event", "%s: %s" % (rec["reason"], rec["note"]), "event|" + rec["uid"]
-        confidence = "older_expired" if horizon is not None and rec["first"] < horizon and rec["count"] > 1 else "exact"
+        # a repeating event first seen after the horizon, in a range that reaches before it: the same symptom may
+        # have begun earlier in an event object that has since expired (a surviving older event is exact)
+        recurring_after_horizon = horizon is not None and start < horizon <= rec["first"] and rec["count"] > 1
+        confidence = "older_expired" if recurring_after_horizon else "exact"
         if inside(rec["first"], start, end):
             entries.append(entry(rec["first"], source, kind, about, what + (" (x%d until %s)" % (rec["count"], utc_text(rec["last"], seconds=True))
                                                                             if rec["count"] > 1 else ""),

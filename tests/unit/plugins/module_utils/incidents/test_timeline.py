@@ -305,3 +305,17 @@ def test_mitigation_without_any_symptom_is_the_first_rollback_inferred():
 def test_only_the_sources_asked_for_reach_the_timeline():
     result, _found = assemble(data(), options(sources=["rollouts", "chaos"]), {})
     assert {e["source"] for e in result["timeline"]} == {"rollouts", "chaos"}
+
+
+def test_a_repeating_event_after_the_horizon_may_have_lost_older_occurrences():
+    t = designed()
+    # the range starts before the horizon (now - TTL), the BackOff event begins after it and repeats
+    result, _found = run(now=t["crash"] + 3600 - 50)
+    backoff = next(e for e in result["timeline"] if e["kind"] == "warning_event")
+    assert backoff["confidence"] == "older_expired"
+    # an event that began before the horizon and survived is exact
+    result, _found = run(now=t["crash"] + 3600 + 50)
+    assert next(e for e in result["timeline"] if e["kind"] == "warning_event")["confidence"] == "exact"
+    # and nothing is uncertain when the range is inside the TTL
+    result, _found = run()
+    assert {e["confidence"] for e in result["timeline"] if e["source"] == "events"} == {"exact"}
