@@ -14,15 +14,15 @@ description:
     timeline what the systems still remember - alert episodes from Prometheus (C(ALERTS) / C(ALERTS_FOR_STATE) - pending,
     firing, resolved), Alertmanager silences, Kubernetes warning events (core/v1 and events.k8s.io/v1, one entry per event
     object, with its count), rollouts and rollbacks (ReplicaSet revisions, ControllerRevisions, the deployment controller's
-    C(ScalingReplicaSet) events), node condition transitions, container terminations, the chaos records of
+    C(ScalingReplicaSet) events), ConfigMap changes (C(managedFields) times), node condition transitions, container terminations, the chaos records of
     M(sre.toolkit.pod_killer) and M(sre.toolkit.memory_hog) (Events, owner annotations, helper pods, audit records) and
     certificate expiries that fall in the range.
   - Each entry has its UTC time, source, subject, what happened, evidence and how sure the time is - V(exact) (the system
     recorded the moment), V(inferred) (derived, e.g. an alert's end is its last firing sample plus one evaluation
     interval) or V(older_expired) (the first surviving occurrence of a repeating event when the range reaches past the event
     horizon - earlier occurrences may have expired).
-  - Reads the milestones (first symptom, detection, mitigation, resolution), ranks trigger candidates (rollouts, rollbacks and
-    chaos actions just before the first symptom, the symptom's own workload first) and writes a postmortem scaffold in Markdown.
+  - Reads the milestones (first symptom, detection, mitigation, resolution), ranks trigger candidates (rollouts, rollbacks,
+    ConfigMap changes and chaos actions just before the first symptom, the symptom's own workload first) and writes a postmortem scaffold in Markdown.
   - Says what it cannot know (RV(limits)) - events older than the TTL, folded events, restarts without a time, gaps in the
     Prometheus heartbeat, and every source it could not read. A missing source (no Prometheus, 403 on events) gives a
     partial timeline that names what is missing; it never fails the module.
@@ -71,7 +71,7 @@ options:
     description: Sources to read; default all. A source left out is reported as V(skipped).
     type: list
     elements: str
-    choices: [alerts, silences, events, rollouts, nodes, containers, chaos, certificates]
+    choices: [alerts, silences, events, rollouts, config, nodes, containers, chaos, certificates]
   namespaces:
     description: Namespaces to read events, rollouts and pods from; default all (nodes are cluster-wide).
     type: list
@@ -186,9 +186,9 @@ range:
 timeline:
   description:
     - Entries in time order (causes before effects at one second), one per identity - C(time) (unix seconds), C(time_utc),
-      C(source) (alerts, silences, events, rollouts, nodes, containers, chaos, certificates), C(kind) (alert_pending,
+      C(source) (alerts, silences, events, rollouts, config, nodes, containers, chaos, certificates), C(kind) (alert_pending,
       alert_firing, alert_resolved, silence_started, silence_ended, warning_event, warning_event_last, rollout, rollback,
-      scaled, node_condition, node_condition_ok, container_terminated, chaos_action, chaos_run_started, chaos_run_finished,
+      scaled, config_change, node_condition, node_condition_ok, container_terminated, chaos_action, chaos_run_started, chaos_run_finished,
       certificate_expiry), C(subject) (the findings subject), C(what), C(evidence), C(confidence) (exact, inferred,
       older_expired), C(key) and C(seen_by) (every source that reported it).
   returned: always

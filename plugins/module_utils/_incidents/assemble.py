@@ -10,7 +10,7 @@ from ansible_collections.sre.toolkit.plugins.module_utils._incidents import norm
 from ansible_collections.sre.toolkit.plugins.module_utils._incidents import postmortem
 from ansible_collections.sre.toolkit.plugins.module_utils._incidents import timeline as tl
 
-SOURCES = ("alerts", "silences", "events", "rollouts", "nodes", "containers", "chaos", "certificates")
+SOURCES = ("alerts", "silences", "events", "rollouts", "config", "nodes", "containers", "chaos", "certificates")
 
 
 def assemble(data, options, sources):
@@ -31,7 +31,8 @@ def assemble(data, options, sources):
     groups.append(entries)
     scaling = [r for r in records if r["reason"] in norm.ROLLOUT_REASONS]
     entries, untimed = norm.rollout_entries(data.get("replicasets"), data.get("deployments"), scaling, start, end)
-    groups += [entries, norm.revision_entries(data.get("controllerrevisions"), start, end), norm.node_entries(data.get("nodes"), start, end)]
+    groups += [entries, norm.revision_entries(data.get("controllerrevisions"), start, end), norm.node_entries(data.get("nodes"), start, end),
+               norm.config_entries(data.get("configmaps"), start, end)]
     entries, hidden = norm.container_entries(data.get("pods"), start, end)
     groups += [entries, norm.chaos_record_entries(data.get("chaos_records"), start, end),
                norm.chaos_annotation_entries(data.get("deployments"), start, end),

@@ -330,6 +330,25 @@ def revision_entries(revisions, start, end):
     return entries
 
 
+def config_entries(configmaps, start, end):
+    """ConfigMap changes from managedFields: the last write of each field manager after the object's
+    creation (earlier writes by the same manager are gone; creation itself is not a change)."""
+    entries = []
+    for obj in configmaps or ():
+        meta = _meta(obj)
+        created = to_epoch(meta.get("creationTimestamp"))
+        about = subject("ConfigMap", meta.get("name"), meta.get("namespace"))
+        for field in meta.get("managedFields") or ():
+            when = to_epoch(field.get("time"))
+            if not inside(when, start, end) or (created is not None and when <= created + 1):
+                continue
+            entries.append(entry(when, "config", "config_change", about, "changed by %s (%s; the manager's last write)" % (
+                field.get("manager") or "?", field.get("operation") or "Update"),
+                {"manager": field.get("manager"), "operation": field.get("operation"), "resource_version": meta.get("resourceVersion")},
+                "exact", "config|%s|%s|%d" % (about["locator"], field.get("manager"), int(when))))
+    return entries
+
+
 # ------------------------------------------------------------------ nodes, containers, chaos, certificates
 
 def node_entries(nodes, start, end):

@@ -23,7 +23,7 @@ from ansible_collections.sre.toolkit.plugins.module_utils._incidents.assemble im
 from ansible_collections.sre.toolkit.plugins.module_utils._prom import PrometheusClient
 from ansible_collections.sre.toolkit.plugins.module_utils._time import parse_duration, to_epoch, utc_text
 
-K8S_SOURCES = ("events", "rollouts", "nodes", "containers")
+K8S_SOURCES = ("events", "rollouts", "config", "nodes", "containers")
 MAX_RANGE = 31 * 86400
 
 
@@ -168,7 +168,8 @@ def read_kubernetes(k8s, params, opts, data, sources):
             _failed(sources, "events", errors[0])
         data["events"] = records
     reads = (("rollouts", "replicasets", "/apis/apps/v1", "replicasets"), ("rollouts", "deployments", "/apis/apps/v1", "deployments"),
-             ("rollouts", "controllerrevisions", "/apis/apps/v1", "controllerrevisions"), ("containers", "pods", "/api/v1", "pods"))
+             ("rollouts", "controllerrevisions", "/apis/apps/v1", "controllerrevisions"), ("containers", "pods", "/api/v1", "pods"),
+             ("config", "configmaps", "/api/v1", "configmaps"))
     for source, key, api, resource in reads:
         if source not in wanted or sources.get(source, {}).get("status") not in (None, "ok"):
             continue

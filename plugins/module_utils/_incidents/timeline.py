@@ -16,12 +16,12 @@ from __future__ import annotations
 from ansible_collections.sre.toolkit.plugins.module_utils._time import utc_text
 
 # at one second, causes before effects: changes, then symptoms, then alerts, then ends
-KIND_ORDER = ("chaos_run_started", "rollout", "rollback", "scaled", "chaos_action", "silence_started", "certificate_expiry",
+KIND_ORDER = ("chaos_run_started", "config_change", "rollout", "rollback", "scaled", "chaos_action", "silence_started", "certificate_expiry",
               "node_condition", "container_terminated", "warning_event", "alert_pending", "alert_firing", "warning_event_last",
               "chaos_action_last", "scaled_last", "node_condition_ok", "alert_resolved", "silence_ended", "chaos_run_finished")
 CONFIDENCE_RANK = {"exact": 0, "inferred": 1, "older_expired": 2}
 SYMPTOM_KINDS = ("warning_event", "container_terminated", "node_condition", "alert_pending", "alert_firing")
-CHANGE_KINDS = ("rollout", "rollback", "chaos_action", "chaos_run_started")
+CHANGE_KINDS = ("rollout", "rollback", "config_change", "chaos_action", "chaos_run_started")
 
 
 def _order(item):

@@ -289,7 +289,7 @@ def memory_hog(result, now):
 
 # -- incident_timeline -----------------------------------------------------------------------
 
-INCIDENT_MARKS = {"rollout": "info", "rollback": "ok", "warning_event": "warning", "container_terminated": "warning",
+INCIDENT_MARKS = {"rollout": "info", "rollback": "ok", "config_change": "info", "warning_event": "warning", "container_terminated": "warning",
                   "node_condition": "warning", "chaos_action": "error", "chaos_run_started": "error", "silence_started": "info",
                   "certificate_expiry": "critical"}
 

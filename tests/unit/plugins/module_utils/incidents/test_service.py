@@ -94,7 +94,7 @@ def test_a_kubernetes_client_that_cannot_be_built_costs_its_sources_only():
         raise ToolkitError("kubeconfig /nope does not exist: give the path of a kubeconfig file", kind="invalid")
 
     result, _warnings = run(params(window="1h"), NOW, k8s=broken, prometheus=lambda p: Prom())
-    assert result["summary"]["partial"] == ["containers", "events", "nodes", "rollouts"]
+    assert result["summary"]["partial"] == ["config", "containers", "events", "nodes", "rollouts"]
     assert result["milestones"]["detection"]["time"] == NOW - 540
 
 

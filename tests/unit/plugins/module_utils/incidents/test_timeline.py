@@ -94,6 +94,11 @@ def data(truth=None):
         "chaos_records": [{"run_id": "r1", "module": "sre.toolkit.pod_killer", "action": "evict", "started_at": iso(t["chaos"] - 2),
                            "finished_at": iso(t["chaos"] + 30), "outcome": "evicted 1 pod(s)", "victims": ["%s/web-1" % NS]},
                           {"run_id": "dry", "dry_run": True, "started_at": iso(t["chaos"])}],
+        "configmaps": [{"metadata": {"name": "checkout-flags", "namespace": NS, "creationTimestamp": iso(T0 - 5000), "managedFields": [
+            {"manager": "kubectl-client-side-apply", "operation": "Update", "time": iso(T0 - 5000)},
+            {"manager": "kubectl-edit", "operation": "Update", "time": iso(T0 + 90)}]}},
+            {"metadata": {"name": "kube-root-ca.crt", "namespace": NS, "creationTimestamp": iso(T0 + 5), "managedFields": [
+                {"manager": "kube-controller-manager", "operation": "Update", "time": iso(T0 + 5)}]}}],
         "certificates": [{"name": "api.shop", "not_after": iso(T0 + 1000)}, {"name": "later", "not_after": iso(T0 + 99999)}],
     }
 
@@ -147,6 +152,8 @@ def test_trigger_is_the_rollout_of_the_crashing_workload():
     assert first["kind"] == "rollout" and first["locator"] == "Deployment %s/checkout" % NS
     assert first["lead_seconds"] == t["crash"] - t["rollout"] and first["related_symptoms"]
     assert any(c["kind"] == "chaos_action" for c in result["triggers"][1:])
+    config = [c for c in result["triggers"] if c["kind"] == "config_change"]
+    assert [c["locator"] for c in config] == ["ConfigMap %s/checkout-flags" % NS] and config[0]["lead_seconds"] == t["crash"] - (T0 + 90)
     assert not [c for c in result["triggers"] if c["kind"] == "rollback"]  # the rollback after the symptom is the mitigation
 
 
