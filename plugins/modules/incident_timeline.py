@@ -137,6 +137,12 @@ options:
     description: The incident's title in the postmortem and the findings' subject.
     type: str
     default: incident
+  postmortem_entries:
+    description:
+      - At most this many entries in the postmortem's timeline table - the milestones, every change and alert, then the first
+        entry of each kind on each subject; the page says how many it left out. RV(timeline) always has them all.
+    type: int
+    default: 200
   alertmanager_url:
     description: Base URL of an Alertmanager; its silences (kept for its retention, 120h by default) join the timeline.
     type: str
@@ -294,6 +300,7 @@ def argument_spec():
         trigger_window={"type": "str", "default": "30m"},
         clock_skew={"type": "str", "default": "1m"},
         title={"type": "str", "default": "incident"},
+        postmortem_entries={"type": "int", "default": 200},
         fail_on={"type": "str", "choices": ["never", "none", "info", "warning", "critical"], "default": "never"},
         alertmanager_url={"type": "str"},
         alertmanager_token={"type": "str", "no_log": True},

@@ -49,7 +49,8 @@ def assemble(data, options, sources):
     found_triggers = tl.triggers(timeline, marks["first_symptom"], options["trigger_window"], options["clock_skew"])
     found_limits = tl.limits(start, end, now, options["event_ttl"], options.get("store_from"), folded, hidden, gaps, sources, untimed)
     impact = postmortem.impact(timeline, episodes)
-    page = postmortem.markdown(options["title"], start, end, timeline, marks, found_triggers, found_limits, impact, sources)
+    page = postmortem.markdown(options["title"], start, end, timeline, marks, found_triggers, found_limits, impact, sources,
+                               options.get("postmortem_entries") or 200)
     findings = incident_findings.build(timeline, marks, found_triggers, found_limits, options["title"])
     episode_rows = [{"alert": ep["subject"]["locator"], "alertname": ep["alertname"], "active_at": ep["active_at"],
                      "fired_at": ep["fired_at"], "resolved_at": ep["resolved_at"], "open": ep["open"],

@@ -63,7 +63,8 @@ def check_params(params, now):
     sources = list(params["sources"] or SOURCES)
     opts = {"now": now, "interval": _seconds(params, "evaluation_interval", 1), "event_ttl": _seconds(params, "event_ttl", 1),
             "trigger_window": _seconds(params, "trigger_window"), "clock_skew": _seconds(params, "clock_skew"),
-            "ignore_labels": params["ignore_labels"], "sources": sources, "title": params["title"] or "incident"}
+            "ignore_labels": params["ignore_labels"], "sources": sources, "title": params["title"] or "incident",
+            "postmortem_entries": params["postmortem_entries"]}
     end = _time(params, "end", params["end"], now)
     opts["end"] = min(now, end) if end is not None else now
     start = _time(params, "start", params["start"], now)

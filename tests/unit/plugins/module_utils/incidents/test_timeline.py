@@ -326,3 +326,13 @@ def test_a_repeating_event_after_the_horizon_may_have_lost_older_occurrences():
     # and nothing is uncertain when the range is inside the TTL
     result, _found = run()
     assert {e["confidence"] for e in result["timeline"] if e["source"] == "events"} == {"exact"}
+
+
+def test_postmortem_keeps_milestones_and_changes_when_the_timeline_is_long():
+    result, _found = run(postmortem_entries=8)
+    page, line = result["postmortem"], result["timeline"]
+    assert len(line) > 8 and "%d more entries" % (len(line) - 8) in page
+    table = page.split("## Timeline")[1].split("## What this timeline")[0]
+    assert sum(1 for row in table.splitlines() if row.startswith("| 20")) == 8
+    for key in ("first_symptom", "detection", "mitigation", "resolution"):
+        assert result["milestones"][key]["what"] in table
