@@ -90,8 +90,10 @@ def markdown(title, start, end, timeline, marks, found_triggers, found_limits, i
             for r in impact_info["alerts"]]
     else:
         lines.append("No alert fired in the range.")
-    if impact_info["affected"]:
-        lines += ["", "Affected: " + ", ".join("`%s`" % a for a in impact_info["affected"])]
+    affected = impact_info["affected"]
+    if affected:
+        more = " and %d more" % (len(affected) - 30) if len(affected) > 30 else ""
+        lines += ["", "Affected: " + ", ".join("`%s`" % a for a in affected[:30]) + more]
     lines += ["", "User impact: " + TODO, "", "## Detection, mitigation, resolution", "",
               _milestone_line("First symptom", first, None), _milestone_line("Detection", marks.get("detection"), first),
               _milestone_line("Mitigation", marks.get("mitigation"), first), _milestone_line("Resolution", marks.get("resolution"), first)]
