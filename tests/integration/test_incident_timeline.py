@@ -24,7 +24,7 @@ from ansible_collections.sre.toolkit.plugins.module_utils._k8s import K8sClient
 from ansible_collections.sre.toolkit.plugins.module_utils._incidents.assemble import SOURCES
 from tests.integration.ansible import run_module, run_playbook
 from tests.integration.collection import REPO_ROOT
-from tests.integration.test_alert_frequency import alertmanager  # noqa: F401  pylint: disable=unused-import  (the fixture)
+from tests.integration.test_alert_frequency import alertmanager  # noqa: F401  pylint: disable=unused-import
 from tests.integration.test_contract import assert_contract
 from tests.lab import incident as designed
 
