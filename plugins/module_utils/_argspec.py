@@ -121,6 +121,7 @@ MODULE_BOUNDS = {
         "verify_in_days": bounds(0, unit="days"), "warn_days": bounds(0, unit="days"), "critical_days": bounds(0, unit="days"),
         "workers": AT_LEAST_ONE, "per_host_limit": AT_LEAST_ONE, "tls_timeout": SECONDS, "tls_deadline": SECONDS, "tls_retries": COUNT,
     },
+    "incident_timeline": {"postmortem_entries": AT_LEAST_ONE},  # its durations are text (1h, 30m), checked by the service
 }
 # (lower, higher, why): the first may not be above the second.
 MODULE_ORDER = {

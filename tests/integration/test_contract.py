@@ -61,6 +61,13 @@ def test_k8s_health_live_and_src(lab_k8s):
     assert_contract(run_module("k8s_health", {"src": [str(fixtures)]}))
 
 
+def test_incident_timeline(lab_k8s, lab_prometheus):
+    result = assert_contract(run_module("incident_timeline", {
+        "kubeconfig": lab_k8s["kubeconfig"], "context": lab_k8s.get("context"), "prometheus_url": lab_prometheus["url"],
+        "window": "3h", "namespaces": ["lab-broken"], "event_ttl": "1m"}))
+    assert result["timeline"] and {"incident.milestones", "incident.events_expired"} <= {f["id"] for f in result["findings"]}
+
+
 @pytest.fixture(scope="module")
 def chaos_ns(lab_k8s):
     k8s = K8sClient.from_params({"kubeconfig": lab_k8s["kubeconfig"], "context": lab_k8s.get("context")})

@@ -79,7 +79,7 @@ def test_awx_json_files_parse():
 
 
 @pytest.mark.parametrize("survey, roles", [("survey_diagnose.json", ("diagnose", "report", "notify")),
-                                           ("survey_chaos.json", ("chaos",))])
+                                           ("survey_chaos.json", ("chaos",)), ("survey_incident.json", ("incident",))])
 def test_awx_surveys_feed_real_role_options(survey, roles):
     spec = json.loads((AWX / survey).read_text())
     options = role_options(*roles)

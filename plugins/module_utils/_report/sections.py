@@ -287,5 +287,48 @@ def memory_hog(result, now):
     return rows, []
 
 
+# -- incident_timeline -----------------------------------------------------------------------
+
+INCIDENT_MARKS = {"rollout": "info", "rollback": "ok", "config_change": "info", "warning_event": "warning", "container_terminated": "warning",
+                  "node_condition": "warning", "chaos_action": "error", "chaos_run_started": "error", "silence_started": "info",
+                  "certificate_expiry": "critical"}
+
+
+def incident(result, now):
+    """The postmortem scaffold's figures as rows, and the incident on one time axis: milestones, alert
+    episodes (pending then firing), and per subject its changes and symptoms."""
+    marks, window = result.get("milestones") or {}, result.get("range") or {}
+    rows = [["range", "%s to %s (%s)" % (window.get("start_utc"), window.get("end_utc"), window.get("how"))]]
+    for key in ("first_symptom", "detection", "mitigation", "resolution"):
+        mark = marks.get(key)
+        rows.append([key.replace("_", " "), "%s: %s (%s) [%s]" % (mark["time_utc"], mark["what"], mark["locator"], mark["confidence"])
+                     if mark else "unknown from the sources read"])
+    for cand in (result.get("triggers") or [])[:3]:
+        rows.append(["trigger #%d" % cand["rank"], "%s %s (%s before the first symptom)" % (
+            cand["locator"], cand["what"], human_duration(cand["lead_seconds"]))])
+    rows += [["cannot know", item["what"]] for item in result.get("limits") or ()]
+    _row(rows, "timeline entries", (result.get("summary") or {}).get("entries"))
+    rows.append(["to write", "summary, user impact, root causes, action items, lessons learned (the postmortem scaffold)"])
+    start, end = to_epoch(window.get("start")), to_epoch(window.get("end"))
+    if start is None or end is None or end <= start:
+        return rows, []
+    lanes = [{"label": "milestones", "marks": [[marks[k]["time"], state, k.replace("_", " ")] for k, state in (
+        ("first_symptom", "warning"), ("detection", "critical"), ("mitigation", "info"), ("resolution", "ok")) if marks.get(k)]}]
+    for episode in result.get("episodes") or ():
+        spans = [[episode["active_at"], episode["fired_at"] or episode["resolved_at"] or end, "warning", "pending"]]
+        if episode.get("fired_at") is not None:
+            spans.append([episode["fired_at"], episode.get("resolved_at") or end, "critical", "firing"])
+        lanes.append({"label": episode["alert"], "spans": spans, "note": "fired %s" % human_duration(episode.get("firing_seconds"))})
+    by_subject = {}
+    for item in result.get("timeline") or ():
+        if item.get("kind") in INCIDENT_MARKS:
+            by_subject.setdefault(item["subject"]["locator"], []).append([item["time"], INCIDENT_MARKS[item["kind"]], item["what"]])
+    for locator, found in sorted(by_subject.items(), key=lambda pair: pair[1][0][0]):
+        lanes.append({"label": locator, "marks": found, "note": "%d entr%s" % (len(found), "y" if len(found) == 1 else "ies")})
+    chart = {"kind": "timeline", "title": "The incident on one axis (UTC)", "start": start, "end": end,
+             "rows": lanes[:MAX_TIMELINE_ROWS], "more": max(0, len(lanes) - MAX_TIMELINE_ROWS)}
+    return rows, [chart]
+
+
 BUILDERS = {"k8s_health": health, "alert_frequency": alerts, "cert_expiry": certs,
-            "pod_killer": pod_killer, "memory_hog": memory_hog}
+            "pod_killer": pod_killer, "memory_hog": memory_hog, "incident_timeline": incident}

@@ -195,7 +195,7 @@ def _bring_up(ctx: LabContext, workdir: Path) -> dict:
     url = f"http://127.0.0.1:{port}"
     pid = start_daemon(DAEMON, [
         bins["prometheus"], f"--config.file={config}", f"--storage.tsdb.path={data}",
-        f"--storage.tsdb.retention.time={RETENTION}", f"--web.listen-address=127.0.0.1:{port}",
+        f"--storage.tsdb.retention.time={RETENTION}", f"--web.listen-address=127.0.0.1:{port}", "--web.enable-remote-write-receiver",
     ], workdir)
     _wait_ready(url, workdir)
     load_seconds = time.monotonic() - t0

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.sre.toolkit.plugins.module_utils import _argspec
-from ansible_collections.sre.toolkit.plugins.modules import alert_frequency, cert_expiry, k8s_health, memory_hog, pod_killer
+from ansible_collections.sre.toolkit.plugins.modules import alert_frequency, cert_expiry, incident_timeline, k8s_health, memory_hog, pod_killer
 
 MODULES = {"k8s_health": k8s_health, "pod_killer": pod_killer, "memory_hog": memory_hog, "alert_frequency": alert_frequency,
-           "cert_expiry": cert_expiry}
+           "cert_expiry": cert_expiry, "incident_timeline": incident_timeline}
 # numeric options that take any value on purpose
 UNBOUNDED = {("pod_killer", "seed")}
 
