@@ -1,0 +1,121 @@
+# Copyright: sre.toolkit contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Backtest of burn-rate alert pairs: replay the history at every evaluation and list when each
+pair (and each generated alert, an OR of pairs) would have fired and resolved, honouring ``for``,
+as Prometheus' rule manager does: an alert is pending from the first evaluation its condition
+holds, fires once it has held for ``for``, resolves at the first evaluation it does not hold.
+
+A pair holds at evaluation t when the error ratio over its long window and over its short window
+(both ending at t) are above factor x (1 - objective). The threshold is an exact fraction and the
+counts are compared as errors x denominator > numerator x total, so a ratio equal to the
+threshold never fires (as the designed ground truth says).
+
+Real budget burns (incidents) are the runs of whole hours whose burn rate is above 1, kept when
+they spent at least ``incident_min_budget`` of the window's budget. A pair caught an incident when
+it fired between the incident's start and its end plus the pair's long window.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ansible_collections.sre.toolkit.plugins.module_utils._slo.common import rounded
+
+
+def threshold(factor, objective):
+    """(numerator, denominator) of factor x (1 - objective), exact."""
+    value = Fraction(str(factor)) * (1 - objective)
+    return float(value.numerator), float(value.denominator)
+
+
+def condition(err_cum, tot_cum, lead, n, step, pair, objective):
+    """[bool] per evaluation k = 1 .. n: does the pair hold at window start + k * step."""
+    _severity, long_s, short_s, factor = pair[:4]
+    num, den = threshold(factor, objective)
+    out = None
+    for seconds in (long_s, short_s):
+        w = int(seconds // step)
+        e, t = err_cum, tot_cum
+        holds = [(e[j] - e[j - w]) * den > num * (t[j] - t[j - w]) if j >= w else False
+                 for j in range(lead + 1, lead + n + 1)]
+        out = holds if out is None else [a and b for a, b in zip(out, holds)]
+    return out
+
+
+def episodes(holds, start, step, for_seconds=0):
+    """Firing intervals of an alert whose condition is ``holds``: [{pending_since, fired, last, resolved}]
+    (unix seconds; resolved None when still firing at the end). Pending-only episodes are left out."""
+    out = []
+    active = fired = None
+    k = 0
+    for k, value in enumerate(holds, 1):
+        if value:
+            if active is None:
+                active = k
+            if fired is None and (k - active) * step >= for_seconds:
+                fired = k
+        else:
+            if fired is not None:
+                out.append(_interval(start, step, active, fired, k - 1, k))
+            active = fired = None
+    if fired is not None:
+        out.append(_interval(start, step, active, fired, k, None))
+    return out
+
+
+def _interval(start, step, active, fired, last, resolved):
+    return {"pending_since": start + active * step, "fired": start + fired * step, "last": start + last * step,
+            "resolved": None if resolved is None else start + resolved * step}
+
+
+def either(*conditions):
+    return [any(values) for values in zip(*conditions)]
+
+
+def incidents(hours, min_share):
+    """Runs of hours (budget.periods rows) burning faster than 1 that spent >= min_share of the budget."""
+    out, run = [], []
+    for row in list(hours) + [None]:
+        if row is not None and (row["burn_rate"] or 0) > 1:
+            run.append(row)
+            continue
+        if run:
+            share = sum(r["budget_consumed"] or 0 for r in run)
+            if share >= min_share:
+                out.append({"start": run[0]["start"], "end": run[-1]["end"], "budget_consumed": rounded(share),
+                            "peak_burn_rate": max(r["burn_rate"] for r in run)})
+            run = []
+    return out
+
+
+def judge(alerts, found):
+    """Per incident: which alerts caught it, detection and reset time; per alert: precision figures.
+
+    ``alerts``: [{name, severity, long_seconds, firing: [...]}] (changed in place)."""
+    for incident in found:
+        incident["caught_by"] = []
+        for alert in alerts:
+            horizon = incident["end"] + alert["long_seconds"]
+            hits = [f for f in alert["firing"] if f["fired"] <= horizon and (f["resolved"] or f["last"] + 1) > incident["start"]]
+            if not hits:
+                continue
+            resolved = [f["resolved"] for f in hits]
+            incident["caught_by"].append({
+                "alert": alert["name"], "severity": alert["severity"],
+                "detection_seconds": max(0, hits[0]["fired"] - incident["start"]),
+                "reset_seconds": None if None in resolved else max(0, max(resolved) - incident["end"]),
+            })
+        incident["caught"] = bool(incident["caught_by"])
+        incident["paged"] = any(c["severity"] == "page" for c in incident["caught_by"])
+    for alert in alerts:
+        matched = 0
+        for f in alert["firing"]:
+            if any(f["fired"] <= i["end"] + alert["long_seconds"] and (f["resolved"] or f["last"] + 1) > i["start"] for i in found):
+                matched += 1
+        alert["firings"] = len(alert["firing"])
+        alert["firing_seconds"] = sum((f["resolved"] or f["last"]) - f["fired"] for f in alert["firing"])
+        alert["matching_incidents"] = matched
+        alert["precision"] = rounded(matched / len(alert["firing"]), 4) if alert["firing"] else None
+        caught = sum(1 for i in found if any(c["alert"] == alert["name"] for c in i["caught_by"]))
+        alert["recall"] = rounded(caught / len(found), 4) if found else None
+    return alerts, found
