@@ -98,15 +98,19 @@ def run(params, now, prometheus=PrometheusClient.from_params):
     if not params.get("prometheus_url"):
         raise ToolkitError("prometheus_url: required; give the base URL of the Prometheus API, e.g. http://127.0.0.1:9090")
     start, end, step, period = slo_spec.window(params, now)
-    specs = slo_spec.slos(params, period)
+    specs, invalid = slo_spec.slos(params, period)
     lookback = max([p[1] for p in STANDARD_PAIRS] + [p[1] for s in specs for p in s["pairs"]])
     chunk = duration(params["query_chunk"], "query_chunk")
     options = {"candidates": params["candidates"], "incident_min_budget": params["incident_min_budget"] / 100.0}
-    return report(prometheus(params), specs, (start, end, step, lookback, chunk), options, params)
+    return report(prometheus(params), specs, (start, end, step, lookback, chunk), options, params, invalid)
 
 
-def report(prom, specs, plan, options, params):
+def report(prom, specs, plan, options, params, invalid=()):
     reports, found, groups, warnings = [], [], [], []
+    fix = "correct that SLO's options (the message names the option)"
+    for bad in invalid:
+        found.append(slo_findings.failed(bad["name"], bad["service"], bad["error"], fix, "invalid"))
+        reports.append(dict(bad, fix=fix, error_kind="invalid"))
     with collector_paused():
         for slo in specs:
             try:
@@ -119,17 +123,17 @@ def report(prom, specs, plan, options, params):
             groups.extend(rep.pop("rules")["groups"])
             found.extend(slo_findings.report_findings(rep, slo["objective"], params["budget_warning"] / 100.0))
             reports.append(rep)
-    ok = [s for s, r in zip(specs, reports) if "error" not in r]
+    ok = [s for s, r in zip(specs, reports[len(invalid):]) if "error" not in r]
     services = sorted(set(s["service"] for s in ok))
     ordered, counts = contract(found)
     result = {
         "window": {"start": plan[0], "end": plan[1], "evaluation_interval": plan[2], "lookback_seconds": plan[3]},
-        "slos": reports,
+        "slos": sorted(reports, key=lambda r: r["name"]),
         "rules": {"groups": groups},
         "sloth": [slo_rules.sloth_spec(svc, [s for s in ok if s["service"] == svc]) for svc in services],
         "openslo": [r.pop("openslo") for r in reports if "openslo" in r],
         "findings": ordered,
-        "summary": {"counts": counts, "slos": len(reports), "failed": len(specs) - len(ok),
+        "summary": {"counts": counts, "slos": len(reports), "failed": len(specs) + len(invalid) - len(ok),
                     "budget_exhausted": sorted(r["name"] for r in reports if (r.get("budget") or {}).get("budget_consumed", 0) >= 1)},
         "queries": prom.all_stats(),
     }

@@ -52,7 +52,8 @@ def _pair(item, where):
 
 
 def slos(params, period):
-    """Engine specs of every SLO (sorted by name), user pairs included; histogram lookups left to the service."""
+    """(engine specs, failures): every SLO sorted by name, user pairs included (histogram lookups are left to
+    the service); an SLO whose own options are wrong is a failure {name, service, error}, the others go on."""
     items = params.get("slos") or []
     if not items:
         raise SloInputError("slos: give at least one SLO, e.g. {name: api-availability, service: api, objective: 99.9, ratio: {errors: ..., total: ...}}")
@@ -61,34 +62,42 @@ def slos(params, period):
     if dupes:
         raise SloInputError("slos: names must be unique; repeated: %s" % ", ".join(dupes))
     shared = [_pair(p, "alert_pairs[%d]" % i) for i, p in enumerate(params.get("alert_pairs") or [])]
-    out = []
+    out, failed = [], []
     for item in sorted(items, key=lambda i: i["name"]):
-        where = "slos[%s]" % item["name"]
-        ratio, latency = item.get("ratio"), item.get("latency")
-        if bool(ratio) == bool(latency):
-            raise SloInputError("%s: give exactly one of ratio {errors, total} or latency {histogram, threshold}" % where)
-        own = [_pair(p, "%s.alert_pairs[%d]" % (where, i)) for i, p in enumerate(item.get("alert_pairs") or [])]
-        slo = {"name": item["name"], "service": item.get("service") or item["name"],
-               "objective": objective_fraction(item.get("objective"), where), "period": period,
-               "description": item.get("description") or "", "alert_name": item.get("alert_name") or camel(item["name"]) + "BudgetBurn",
-               "pairs": [p for p in shared + own if p[:4] not in STANDARD_PAIRS or p[4]]}
-        if ratio:
-            for key in ("errors", "total"):
-                split_selector(ratio.get(key), "%s.ratio.%s" % (where, key))
-            slo.update(kind="ratio", selectors={"errors": ratio["errors"].strip(), "total": ratio["total"].strip()})
-            errors, total = ratio_queries(slo["selectors"]["errors"], slo["selectors"]["total"])
-            slo["sli"] = {"errors": errors, "total": total}
-        else:
-            name, inner = split_selector(latency.get("histogram"), where + ".latency.histogram")
-            for suffix in ("_bucket", "_count", "_sum"):
-                if name.endswith(suffix):
-                    name = name[:-len(suffix)]
-            threshold = latency.get("threshold")
-            if not isinstance(threshold, (int, float)) or threshold <= 0:
-                raise SloInputError("%s.latency.threshold: seconds, the upper bound (le) of one of the histogram's buckets, got %r" % (where, threshold))
-            slo.update(kind="latency", histogram=(name, inner), threshold=float(threshold))
-        out.append(slo)
-    return out
+        try:
+            out.append(_slo(item, shared, period))
+        except SloInputError as exc:
+            failed.append({"name": item["name"], "service": item.get("service") or item["name"], "error": exc.msg})
+    return out, failed
+
+
+def _slo(item, shared, period):
+    """One SLO's engine spec; SloInputError naming it and the fix."""
+    where = "slos[%s]" % item["name"]
+    ratio, latency = item.get("ratio"), item.get("latency")
+    if bool(ratio) == bool(latency):
+        raise SloInputError("%s: give exactly one of ratio {errors, total} or latency {histogram, threshold}" % where)
+    own = [_pair(p, "%s.alert_pairs[%d]" % (where, i)) for i, p in enumerate(item.get("alert_pairs") or [])]
+    slo = {"name": item["name"], "service": item.get("service") or item["name"],
+           "objective": objective_fraction(item.get("objective"), where), "period": period,
+           "description": item.get("description") or "", "alert_name": item.get("alert_name") or camel(item["name"]) + "BudgetBurn",
+           "pairs": [p for p in shared + own if p[:4] not in STANDARD_PAIRS or p[4]]}
+    if ratio:
+        for key in ("errors", "total"):
+            split_selector(ratio.get(key), "%s.ratio.%s" % (where, key))
+        slo.update(kind="ratio", selectors={"errors": ratio["errors"].strip(), "total": ratio["total"].strip()})
+        errors, total = ratio_queries(slo["selectors"]["errors"], slo["selectors"]["total"])
+        slo["sli"] = {"errors": errors, "total": total}
+    else:
+        name, inner = split_selector(latency.get("histogram"), where + ".latency.histogram")
+        for suffix in ("_bucket", "_count", "_sum"):
+            if name.endswith(suffix):
+                name = name[:-len(suffix)]
+        threshold = latency.get("threshold")
+        if not isinstance(threshold, (int, float)) or threshold <= 0:
+            raise SloInputError("%s.latency.threshold: seconds, the upper bound (le) of one of the histogram's buckets, got %r" % (where, threshold))
+        slo.update(kind="latency", histogram=(name, inner), threshold=float(threshold))
+    return slo
 
 
 def set_bucket(slo, le_text):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import re
+
 import pytest
 
 from ansible_collections.sre.toolkit.plugins.module_utils._slo import analyze, backtest, budget, rules, spec, targets
@@ -161,22 +163,28 @@ def test_window_errors_name_the_option(over, needle):
         spec.window(_params(**over), 0)
 
 
+def test_slo_list_errors_fail_the_run():
+    for slos, needle in (([], "slos: give at least one"), ([{"name": "a"}] * 2, "unique")):
+        with pytest.raises(SloInputError, match=needle):
+            spec.slos(_params(slos=slos), 30 * 86400)
+
+
 @pytest.mark.parametrize("slos,needle", [
-    ([], "slos: give at least one"),
     ([{"name": "a", "objective": 99.9}], r"slos\[a\]: give exactly one"),
     ([{"name": "a", "objective": 99.9, "ratio": {"errors": "sum(rate(x[5m]))", "total": "x"}}], r"slos\[a\].ratio.errors"),
     ([{"name": "a", "objective": 99.9, "latency": {"histogram": "h", "threshold": 0}}], r"slos\[a\].latency.threshold"),
     ([{"name": "a", "objective": 99.9, "ratio": {"errors": "x", "total": "x"},
        "alert_pairs": [{"long_window": "5m", "short_window": "1h", "factor": 2}]}], r"slos\[a\].alert_pairs\[0\]"),
-    ([{"name": "a", "objective": 99.9, "ratio": {"errors": "x", "total": "x"}}] * 2, "unique"),
 ])
-def test_slo_errors_name_the_slo_and_the_fix(slos, needle):
-    with pytest.raises(SloInputError, match=needle):
-        spec.slos(_params(slos=slos), 30 * 86400)
+def test_one_bad_slo_fails_alone_naming_itself(slos, needle):
+    good = {"name": "ok", "objective": 99.9, "ratio": {"errors": "x", "total": "x"}}
+    specs, failed = spec.slos(_params(slos=slos + [good]), 30 * 86400)
+    assert [s["name"] for s in specs] == ["ok"]
+    assert len(failed) == 1 and re.search(needle, failed[0]["error"])
 
 
 def test_latency_selectors_use_the_exact_bucket_label():
-    slo = spec.slos(_params(slos=[{"name": "l", "objective": 99, "latency": {"histogram": 'h_bucket{job="a"}', "threshold": 1}}]), 86400)[0]
+    slo = spec.slos(_params(slos=[{"name": "l", "objective": 99, "latency": {"histogram": 'h_bucket{job="a"}', "threshold": 1}}]), 86400)[0][0]
     spec.set_bucket(slo, "1.0")
     assert slo["selectors"] == {"good": 'h_bucket{job="a", le="1.0"}', "total": 'h_count{job="a"}'}
     assert slo["sli"]["errors"].startswith("(sum(rate(h_count{job=\"a\"}[{{.window}}])) - sum(rate(h_bucket")

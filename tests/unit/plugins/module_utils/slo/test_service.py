@@ -47,6 +47,7 @@ def params(**over):
         {"name": "bad-bucket", "service": "api", "objective": 99.0, "latency": {"histogram": "h", "threshold": 0.3}},
         {"name": "empty", "service": "api", "objective": 99.0, "ratio": {"errors": 'absent_total{code="5"}', "total": "absent_total"}},
         {"name": "rejected", "service": "api", "objective": 99.0, "ratio": {"errors": 'broken{code="5"}', "total": "r_total"}},
+        {"name": "no-selector", "service": "api", "objective": 99.0, "ratio": {"errors": "sum(rate(x[5m]))", "total": "r_total"}},
     ])
     for slo in base["slos"]:
         for key in ("ratio", "latency", "service", "description", "alert_name"):
@@ -66,8 +67,10 @@ def test_each_failed_slo_is_one_finding_and_the_others_are_reported():
     assert "matched no samples" in by_name["empty"]["error"] and by_name["empty"]["error_kind"] == "not_found"
     assert by_name["rejected"]["error"].startswith("slos[rejected].ratio.errors: Prometheus rejected broken")
     failed = [f for f in result["findings"] if f["id"] == "slo.sli_failed"]
-    assert sorted(f["subject"]["name"] for f in failed) == ["bad-bucket", "empty", "rejected"]
-    assert all(f["fix"] for f in failed) and result["summary"]["failed"] == 3 and not warnings
+    assert "is not a metric selector" in by_name["no-selector"]["error"] and by_name["no-selector"]["error_kind"] == "invalid"
+    assert sorted(f["subject"]["name"] for f in failed) == ["bad-bucket", "empty", "no-selector", "rejected"]
+    assert all(f["fix"] for f in failed) and result["summary"]["failed"] == 4 and not warnings
+    assert [r["name"] for r in result["slos"]] == sorted(by_name)
     assert len(result["rules"]["groups"]) == 6 and [s["service"] for s in result["sloth"]] == ["api"]
 
 
