@@ -190,3 +190,21 @@ def test_promtool_runs_the_generated_rules_over_the_flapping_stretch(report, lab
     proc = subprocess.run([lab["promtool"], "test", "rules", str(test_file)], capture_output=True, text=True, check=False, timeout=600)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert "SUCCESS" in proc.stdout + proc.stderr
+
+
+def test_alert_frequency_slo_view_is_the_same_engine(report, lab):
+    """alert_frequency's `slos` view (instant error ratios per window) and slo_report (raw counters)
+    give the same burn rates at the window end: one implementation of the pairs and the budget."""
+    name = "checkout-availability"
+    slo = lab["truth"]["slos"][name]
+    query = "sum(rate(%s[$window])) / sum(rate(%s[$window]))" % (slo["errors_selector"], slo["total_selector"])
+    result = run_module("alert_frequency", {"prometheus_url": lab["url"], "end": str(lab["truth"]["window"]["end"]), "window": "1d",
+                                            "include_episodes": False, "slos": [{"name": name, "objective": 99.9, "error_ratio_query": query}]})
+    assert not result.get("failed"), result.get("msg")
+    view = result["slo"][0]
+    mine = {b["seconds"]: b["burn_rate"] for b in _good(report)[name]["burn_rates"]}
+    for row in view["burn_rates"]:
+        assert row["burn_rate"] == pytest.approx(mine[row["window"]], abs=1e-3), row
+    holds = {(a["long_window"], a["short_window"]): a["firing"] for a in view["alerts"]}
+    pairs = {(p["long_seconds"], p["short_window"]): p["holds_at_end"] for p in _good(report)[name]["backtest"]["pairs"] if not p["user"]}
+    assert len(holds) == len(pairs) == 4 and sorted(holds.values()) == sorted(pairs.values())
