@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -208,3 +209,28 @@ def test_alert_frequency_slo_view_is_the_same_engine(report, lab):
     holds = {(a["long_window"], a["short_window"]): a["firing"] for a in view["alerts"]}
     pairs = {(p["long_seconds"], p["short_window"]): p["holds_at_end"] for p in _good(report)[name]["backtest"]["pairs"] if not p["user"]}
     assert len(holds) == len(pairs) == 4 and sorted(holds.values()) == sorted(pairs.values())
+
+
+def test_playbook_writes_the_rules_where_prometheus_reads_them(lab, tmp_path):
+    from tests.integration.ansible import run_playbook
+
+    playbook = Path(__file__).resolve().parents[2] / "playbooks" / "slo.yml"
+    rules_dir = tmp_path / "rules"
+    variables = {"slo_prometheus_url": lab["url"], "slo_objectives": lab_slos(lab["truth"])[1:3], "slo_rules_dir": str(rules_dir),
+                 "slo_specs_dir": str(tmp_path), "slo_options": {"end": str(lab["truth"]["window"]["end"])}}
+    dry = run_playbook(playbook, variables, check=True)
+    assert dry["rc"] == 0, dry["stdout"][-2000:]
+    assert not rules_dir.exists()                       # check mode writes nothing
+    real = run_playbook(playbook, variables)
+    assert real["rc"] == 0, real["stdout"][-2000:]
+    written = yaml.safe_load((rules_dir / "sre-toolkit-slo.yml").read_text())
+    assert [g["name"] for g in written["groups"]][:3] == ["sloth-slo-sli-recordings-checkout-checkout-availability",
+                                                          "sloth-slo-meta-recordings-checkout-checkout-availability",
+                                                          "sloth-slo-alerts-checkout-checkout-availability"]
+    assert subprocess.run([lab["promtool"], "check", "rules", str(rules_dir / "sre-toolkit-slo.yml")], capture_output=True, check=False).returncode == 0
+    assert yaml.safe_load((tmp_path / "sloth.yml").read_text())["version"] == "prometheus/v1"
+    assert "achieved of 99.9%" in real["stdout"]
+    # the same rules again: nothing changes; the gate (checkout-availability has a warning) fails after the write
+    gated = run_playbook(playbook, dict(variables, slo_fail_on="warning"))
+    assert gated["rc"] != 0 and "at or above fail_on=warning" in gated["stdout"]
+    assert "changed=0" in gated["stdout"]
