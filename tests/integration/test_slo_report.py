@@ -101,6 +101,12 @@ def test_real_burns_are_found_and_judged(report, lab):
     targets = good["catalog-availability"]["targets"]
     assert targets["suggested_objective"] >= 99.9
     assert {c["objective"]: c["met"] for c in good["search-latency"]["targets"]["candidates"]}[99.9] is False
+    # at its own objective, a candidate's pages and tickets are the ground truth's firings of the standard pairs
+    for name in ("checkout-availability", "payments-availability", "search-availability"):
+        firing = lab["truth"]["slos"][name]["firing"]
+        row = next(c for c in good[name]["targets"]["candidates"] if c["objective"] == 99.9)
+        assert row["pages"] == sum(len(firing[k]) for k in lab["truth"]["standard_pairs"] if k.startswith("page")), name
+        assert row["tickets"] == sum(len(firing[k]) for k in lab["truth"]["standard_pairs"] if k.startswith("ticket")), name
 
 
 def test_findings(report):

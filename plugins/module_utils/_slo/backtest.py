@@ -42,6 +42,24 @@ def condition(err_cum, tot_cum, lead, n, step, pair, objective):
     return out
 
 
+def ratio_floor(err_cum, tot_cum, lead, n, step, pair):
+    """Per evaluation, the lower of the pair's two windows' error ratios (-1 without traffic): the pair
+    holds at any objective whose threshold is below it. For comparing many objectives at once (target
+    suggestion), in floats; the backtest itself uses condition()."""
+    out = None
+    for seconds in pair[1:3]:
+        w = int(seconds // step)
+        e, t = err_cum, tot_cum
+        ratios = [(e[j] - e[j - w]) / (t[j] - t[j - w]) if j >= w and t[j] > t[j - w] else -1.0 for j in range(lead + 1, lead + n + 1)]
+        out = ratios if out is None else [a if a < b else b for a, b in zip(out, ratios)]
+    return out
+
+
+def firings(holds):
+    """How many times an alert without for would have fired: its condition's rising edges."""
+    return sum(1 for before, now in zip([False] + holds, holds) if now and not before)
+
+
 def episodes(holds, start, step, for_seconds=0):
     """Firing intervals of an alert whose condition is ``holds``: [{pending_since, fired, last, resolved}]
     (unix seconds; resolved None when still firing at the end). Pending-only episodes are left out."""

@@ -27,21 +27,23 @@ def _quantile(values, q):
 
 def suggest(candidates, days, weeks, err_cum, tot_cum, grid):
     """Candidate rows and the suggestion. ``grid`` = (lead, n, step, start)."""
-    lead, n, step, start = grid
+    lead, n, step, _start = grid
     total = tot_cum[lead + n] - tot_cum[lead]
     errors = err_cum[lead + n] - err_cum[lead]
     full_weeks = [w for w in weeks if w["end"] - w["start"] >= 7 * 86400]
+    floors = [(pair, backtest.ratio_floor(err_cum, tot_cum, lead, n, step, pair)) for pair in STANDARD_PAIRS]
     rows = []
     for candidate in candidates:
         objective = Fraction(repr(float(candidate))) / (100 if candidate > 1 else 1)
         budget = float(1 - objective)
         pages = tickets = 0
-        for pair in STANDARD_PAIRS:
-            firing = backtest.episodes(backtest.condition(err_cum, tot_cum, lead, n, step, pair, objective), start, step)
+        for pair, floor in floors:
+            limit = float(pair[3]) * budget
+            fired = backtest.firings([ratio > limit for ratio in floor])
             if pair[0] == "page":
-                pages += len(firing)
+                pages += fired
             else:
-                tickets += len(firing)
+                tickets += fired
         rows.append({
             "objective": percent(objective),
             "budget_consumed": rounded(errors / (budget * total)) if total else None,

@@ -188,3 +188,13 @@ def test_latency_selectors_use_the_exact_bucket_label():
     spec.set_bucket(slo, "1.0")
     assert slo["selectors"] == {"good": 'h_bucket{job="a", le="1.0"}', "total": 'h_count{job="a"}'}
     assert slo["sli"]["errors"].startswith("(sum(rate(h_count{job=\"a\"}[{{.window}}])) - sum(rate(h_bucket")
+
+
+def test_target_pages_count_what_the_backtest_fires():
+    rep = analyze.analyze_slo(_slo(objective=Fraction(999, 1000)), _outage_data())
+    fired = {"page": 0, "ticket": 0}
+    for pair in rep["backtest"]["pairs"]:
+        if not pair["user"]:
+            fired[pair["severity"]] += len(pair["firing"])
+    row = next(r for r in rep["targets"]["candidates"] if r["objective"] == 99.9)
+    assert (row["pages"], row["tickets"]) == (fired["page"], fired["ticket"]) and fired["page"] >= 2
