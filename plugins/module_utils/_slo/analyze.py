@@ -36,10 +36,11 @@ def analyze_slo(slo, data, options=None):
     days = budget.periods(err_cum, tot_cum, lead, n, step, start, allowed_ratio, 86400)
     weeks = budget.periods(err_cum, tot_cum, lead, n, step, start, allowed_ratio, 7 * 86400)
     hours = budget.periods(err_cum, tot_cum, lead, n, step, start, allowed_ratio, 3600)
-    conditions = {p: backtest.condition(err_cum, tot_cum, lead, n, step, p, objective) for p in STANDARD_PAIRS}
+    windows = backtest.window_sums(err_cum, tot_cum, lead, n, step, [w for p in STANDARD_PAIRS + tuple(slo.get("pairs", ())) for w in p[1:3]])
+    conditions = {p: backtest.condition(windows, p, objective) for p in STANDARD_PAIRS}
     pairs = [_pair_row(p, conditions[p], start, step, False) for p in STANDARD_PAIRS]
     for p in slo.get("pairs", ()):
-        pairs.append(_pair_row(p, conditions.get(p[:4]) or backtest.condition(err_cum, tot_cum, lead, n, step, p, objective), start, step, True))
+        pairs.append(_pair_row(p, conditions.get(p[:4]) or backtest.condition(windows, p, objective), start, step, True))
     # the generated alerts: page = either page pair, ticket = either ticket pair (no for), user pairs as they are
     alerts = []
     for severity in ("page", "ticket"):
@@ -65,7 +66,7 @@ def analyze_slo(slo, data, options=None):
         "worst": {"hours": budget.worst(hours, opts["worst"]), "days": budget.worst(days, opts["worst"])},
         "backtest": {"pairs": pairs, "alerts": alerts, "incidents": found,
                      "missed": [i for i in found if not i["caught"]]},
-        "targets": targets.suggest(opts["candidates"], days, weeks, err_cum, tot_cum, (lead, n, step, start)),
+        "targets": targets.suggest(opts["candidates"], days, weeks, err_cum, tot_cum, (lead, n, step, start), windows),
     }
     if opts["include_rules"]:
         user = [p for p in slo.get("pairs", ())]

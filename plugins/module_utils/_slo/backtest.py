@@ -17,6 +17,7 @@ it fired between the incident's start and its end plus the pair's long window.
 
 from __future__ import annotations
 
+import bisect
 from fractions import Fraction
 
 from ansible_collections.sre.toolkit.plugins.module_utils._slo.common import rounded
@@ -28,36 +29,49 @@ def threshold(factor, objective):
     return float(value.numerator), float(value.denominator)
 
 
-def condition(err_cum, tot_cum, lead, n, step, pair, objective):
-    """[bool] per evaluation k = 1 .. n: does the pair hold at window start + k * step."""
-    _severity, long_s, short_s, factor = pair[:4]
-    num, den = threshold(factor, objective)
-    out = None
-    for seconds in (long_s, short_s):
-        w = int(seconds // step)
-        e, t = err_cum, tot_cum
-        holds = [(e[j] - e[j - w]) * den > num * (t[j] - t[j - w]) if j >= w else False
-                 for j in range(lead + 1, lead + n + 1)]
-        out = holds if out is None else [a and b for a, b in zip(out, holds)]
+def window_sums(err_cum, tot_cum, lead, n, step, seconds):
+    """{window seconds: (errors, totals)}: per evaluation k = 1 .. n, the counts of the window ending at
+    window start + k * step (0, 0 where the history is too short: such a window never holds)."""
+    out = {}
+    for span in sorted(set(int(s) for s in seconds)):
+        w = int(span // step)
+        sums = []
+        for cum in (err_cum, tot_cum):
+            lo = lead + 1 - w
+            head = [0.0] * max(0, -lo)
+            lo = max(lo, 0)
+            sums.append(head + [b - a for a, b in zip(cum[lo:lead + n + 1 - w], cum[lo + w:lead + n + 1])])
+        out[span] = tuple(sums)
     return out
 
 
-def ratio_floor(err_cum, tot_cum, lead, n, step, pair):
+def condition(windows, pair, objective):
+    """[bool] per evaluation k = 1 .. n: does the pair hold at window start + k * step."""
+    num, den = threshold(pair[3], objective)
+    long_e, long_t = windows[pair[1]]
+    short_e, short_t = windows[pair[2]]
+    return [le * den > num * lt and se * den > num * st for le, lt, se, st in zip(long_e, long_t, short_e, short_t)]
+
+
+def ratio_floor(windows, pair):
     """Per evaluation, the lower of the pair's two windows' error ratios (-1 without traffic): the pair
     holds at any objective whose threshold is below it. For comparing many objectives at once (target
     suggestion), in floats; the backtest itself uses condition()."""
-    out = None
-    for seconds in pair[1:3]:
-        w = int(seconds // step)
-        e, t = err_cum, tot_cum
-        ratios = [(e[j] - e[j - w]) / (t[j] - t[j - w]) if j >= w and t[j] > t[j - w] else -1.0 for j in range(lead + 1, lead + n + 1)]
-        out = ratios if out is None else [a if a < b else b for a, b in zip(out, ratios)]
-    return out
+    long_e, long_t = windows[pair[1]]
+    short_e, short_t = windows[pair[2]]
+    return [min(le / lt, se / st) if lt > 0 and st > 0 else -1.0 for le, lt, se, st in zip(long_e, long_t, short_e, short_t)]
 
 
-def firings(holds):
-    """How many times an alert without for would have fired: its condition's rising edges."""
-    return sum(1 for before, now in zip([False] + holds, holds) if now and not before)
+def firings_above(floor, limits):
+    """For each limit, how many times a pair without for would have fired: the rising edges of
+    floor > limit. A step from a to b (a < b) is an edge for every limit in [a, b): count those with
+    two sorted lists instead of walking the history once per limit (steps that end below every
+    limit are no edge for any)."""
+    low = min(limits)
+    rising = [(a, b) for a, b in zip([-1.0] + floor, floor) if b > low and b > a]
+    lows = sorted(a for a, _b in rising)
+    highs = sorted(b for _a, b in rising)
+    return [bisect.bisect_right(lows, limit) - bisect.bisect_right(highs, limit) for limit in limits]
 
 
 def episodes(holds, start, step, for_seconds=0):

@@ -16,15 +16,22 @@ def increments(series_list, grid_start, step, n):
     out = [0.0] * n
     for series in series_list:
         values = series.get("values") or ()
-        prev = None
-        for ts, value in values:
-            v = float(value)
-            if prev is not None:
-                inc = v - prev if v >= prev else v
-                i = -int(-(float(ts) - grid_start) // step) - 1   # ceil((ts - grid_start) / step) - 1
-                if 0 <= i < n:
-                    out[i] += inc
-            prev = v
+        if len(values) < 2:
+            continue
+        counts = [float(v) for _ts, v in values]
+        steps = [now - before if now >= before else now for before, now in zip(counts, counts[1:])]
+        stamps = [ts for ts, _v in values[1:]]
+        first = -int(-(float(stamps[0]) - grid_start) // step) - 1     # ceil((ts - grid_start) / step) - 1
+        if stamps == list(range(int(grid_start + (first + 1) * step), int(grid_start + (first + 1 + len(stamps)) * step), int(step))):
+            # samples on the grid, one per interval (the usual scrape): add the slice at once
+            lo, hi = max(first, 0), min(first + len(steps), n)
+            if lo < hi:
+                out[lo:hi] = [o + d for o, d in zip(out[lo:hi], steps[lo - first:hi - first])]
+            continue
+        for ts, inc in zip(stamps, steps):
+            i = -int(-(float(ts) - grid_start) // step) - 1
+            if 0 <= i < n:
+                out[i] += inc
     return out
 
 

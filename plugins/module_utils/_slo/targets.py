@@ -25,25 +25,24 @@ def _quantile(values, q):
     return values[lo] + (values[hi] - values[lo]) * (pos - lo)
 
 
-def suggest(candidates, days, weeks, err_cum, tot_cum, grid):
-    """Candidate rows and the suggestion. ``grid`` = (lead, n, step, start)."""
+def suggest(candidates, days, weeks, err_cum, tot_cum, grid, windows=None):
+    """Candidate rows and the suggestion. ``grid`` = (lead, n, step, start); ``windows`` from backtest.window_sums."""
     lead, n, step, _start = grid
     total = tot_cum[lead + n] - tot_cum[lead]
     errors = err_cum[lead + n] - err_cum[lead]
     full_weeks = [w for w in weeks if w["end"] - w["start"] >= 7 * 86400]
-    floors = [(pair, backtest.ratio_floor(err_cum, tot_cum, lead, n, step, pair)) for pair in STANDARD_PAIRS]
+    if windows is None:
+        windows = backtest.window_sums(err_cum, tot_cum, lead, n, step, [w for p in STANDARD_PAIRS for w in p[1:3]])
+    objectives = [Fraction(repr(float(c))) / (100 if c > 1 else 1) for c in candidates]
+    fired = {}
+    for pair in STANDARD_PAIRS:
+        limits = [float(pair[3]) * float(1 - o) for o in objectives]
+        fired[pair] = backtest.firings_above(backtest.ratio_floor(windows, pair), limits)
     rows = []
-    for candidate in candidates:
-        objective = Fraction(repr(float(candidate))) / (100 if candidate > 1 else 1)
+    for index, objective in enumerate(objectives):
         budget = float(1 - objective)
-        pages = tickets = 0
-        for pair, floor in floors:
-            limit = float(pair[3]) * budget
-            fired = backtest.firings([ratio > limit for ratio in floor])
-            if pair[0] == "page":
-                pages += fired
-            else:
-                tickets += fired
+        pages = sum(fired[p][index] for p in STANDARD_PAIRS if p[0] == "page")
+        tickets = sum(fired[p][index] for p in STANDARD_PAIRS if p[0] == "ticket")
         rows.append({
             "objective": percent(objective),
             "budget_consumed": rounded(errors / (budget * total)) if total else None,

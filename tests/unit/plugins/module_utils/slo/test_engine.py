@@ -19,6 +19,9 @@ def test_increments_bin_by_sample_time_and_count_resets_like_rate():
               {"values": [[START + 60, "100"], [START + 120, "101"]]}]
     # bins of 60 s from START: (START, START+60], (START+60, START+120], (START+120, START+180]
     assert increments(series, START, 60, 3) == [5.0, 4.0, 1.0]   # reset 15 -> 3 counts 3; the second series' first sample is its base
+    regular = [{"values": [[START + 60 * k, str(10 * k)] for k in range(6)]}]   # on the grid: the slice path
+    assert increments(regular, START + 60, 60, 3) == [10.0, 10.0, 10.0]
+    assert increments(regular, START - 60, 60, 3) == [0.0, 10.0, 10.0]
 
 
 def test_cumulative_and_latency_errors():
@@ -47,7 +50,8 @@ def test_condition_is_strict_at_an_exact_tie():
     # so use a 1000-request step with factor 1 and objective 99 %: 10 errors is a tie, 11 fires.
     for errors, fires in ((10.0, False), (11.0, True)):
         ec, tc, lead, n = _history([errors] * 20, [1000.0] * 20, 10, 10)
-        holds = backtest.condition(ec, tc, lead, n, 60, ("ticket", 300, 60, "1"), Fraction(99, 100))
+        windows = backtest.window_sums(ec, tc, lead, n, 60, (300, 60))
+        holds = backtest.condition(windows, ("ticket", 300, 60, "1"), Fraction(99, 100))
         assert all(h is fires for h in holds)
 
 
@@ -198,3 +202,11 @@ def test_target_pages_count_what_the_backtest_fires():
             fired[pair["severity"]] += len(pair["firing"])
     row = next(r for r in rep["targets"]["candidates"] if r["objective"] == 99.9)
     assert (row["pages"], row["tickets"]) == (fired["page"], fired["ticket"]) and fired["page"] >= 2
+
+
+def test_window_sums_pad_a_short_history_and_firings_count_rising_edges():
+    ec, tc = cumulative([1.0] * 5), cumulative([10.0] * 5)
+    sums = backtest.window_sums(ec, tc, 1, 4, 60, (180,))[180]
+    assert sums == ([0.0, 3.0, 3.0, 3.0], [0.0, 30.0, 30.0, 30.0])   # the first window reaches before the history
+    assert backtest.firings_above([0.5, 2, 3, 0.1, 5, 5], [1, 4, 0.2, 6]) == [2, 1, 2, 0]
+    assert backtest.firings_above([2.0, 0.1], [1]) == [1]
