@@ -19,7 +19,7 @@ from ansible_collections.sre.toolkit.plugins.module_utils._slo import rules as s
 from ansible_collections.sre.toolkit.plugins.module_utils._slo import spec as slo_spec
 from ansible_collections.sre.toolkit.plugins.module_utils._slo.analyze import analyze_slo
 from ansible_collections.sre.toolkit.plugins.module_utils._slo.common import STANDARD_PAIRS, duration
-from ansible_collections.sre.toolkit.plugins.module_utils._slo.sli import increments, latency_errors
+from ansible_collections.sre.toolkit.plugins.module_utils._slo.sli import Increments, latency_errors
 from ansible_collections.sre.toolkit.plugins.module_utils._time import utc_text
 
 FATAL = ("connection", "timeout", "tls", "auth", "forbidden", "deadline", "dns", "server", "too_many_requests")
@@ -33,18 +33,20 @@ class SliFailed(Exception):
 
 def _fetch(prom, slo, option, selector, span, chunk):
     lo, hi, step, n = span
+    counts = Increments(lo + step, step, n)
     try:
-        series = prom.query_raw(selector, lo, hi, chunk)
+        for part in prom.iter_raw(selector, lo, hi, chunk):
+            counts.add(part)
     except ToolkitError as exc:
         if exc.kind in FATAL:
             raise ToolkitError("slos[%s]: reading %s from Prometheus failed: %s; check prometheus_url and that the server is up" % (
                 slo["name"], option, exc.msg), kind=exc.kind, status=exc.status)
         raise SliFailed("slos[%s].%s: Prometheus rejected %s: %s" % (slo["name"], option, selector, exc.msg),
                         "write a plain metric selector such as http_requests_total{service=\"api\", code=~\"5..\"} (no functions)")
-    if not series:
+    if not counts.series:
         raise SliFailed("slos[%s].%s: %s matched no samples between %s and %s" % (slo["name"], option, selector, utc_text(lo), utc_text(hi)),
                         "check the metric name and labels in the Prometheus UI, and end/period (is there data in that window?)", "not_found")
-    return increments(series, lo + step, step, n)
+    return counts.out
 
 
 def _threshold_bucket(prom, slo, end):

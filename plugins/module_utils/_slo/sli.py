@@ -11,28 +11,56 @@ grid, the sum of w intervals ending at t is exactly what increase(x[w]) sees at 
 from __future__ import annotations
 
 
-def increments(series_list, grid_start, step, n):
-    """Summed increases of every series per interval: a list of n floats."""
-    out = [0.0] * n
-    for series in series_list:
-        values = series.get("values") or ()
-        if len(values) < 2:
-            continue
-        counts = [float(v) for _ts, v in values]
+class Increments:
+    """Per-interval summed increases, fed chunk by chunk (time order, as PrometheusClient.iter_raw
+    yields them): each series' last value carries over to the next chunk."""
+
+    def __init__(self, grid_start, step, n):
+        self.grid_start, self.step, self.n = grid_start, step, n
+        self.out = [0.0] * n
+        self.last = {}
+        self.series = 0
+
+    def add(self, chunk):
+        for series in chunk:
+            key = tuple(sorted((series.get("metric") or {}).items()))
+            values = series.get("values") or ()
+            if not values:
+                continue
+            counts = [float(v) for _ts, v in values]
+            prev = self.last.get(key)
+            self.last[key] = counts[-1]
+            if prev is None:
+                self.series += 1
+                values, counts = values[1:], counts
+            else:
+                counts = [prev] + counts
+            if values:
+                self._add(values, counts)
+
+    def _add(self, values, counts):
+        """values[i] is the sample whose count is counts[i + 1]."""
+        grid_start, step, n, out = self.grid_start, self.step, self.n, self.out
         steps = [now - before if now >= before else now for before, now in zip(counts, counts[1:])]
-        stamps = [ts for ts, _v in values[1:]]
+        stamps = [ts for ts, _v in values]
         first = -int(-(float(stamps[0]) - grid_start) // step) - 1     # ceil((ts - grid_start) / step) - 1
         if stamps == list(range(int(grid_start + (first + 1) * step), int(grid_start + (first + 1 + len(stamps)) * step), int(step))):
             # samples on the grid, one per interval (the usual scrape): add the slice at once
             lo, hi = max(first, 0), min(first + len(steps), n)
             if lo < hi:
                 out[lo:hi] = [o + d for o, d in zip(out[lo:hi], steps[lo - first:hi - first])]
-            continue
+            return
         for ts, inc in zip(stamps, steps):
             i = -int(-(float(ts) - grid_start) // step) - 1
             if 0 <= i < n:
                 out[i] += inc
-    return out
+
+
+def increments(series_list, grid_start, step, n):
+    """Summed increases of every series per interval: a list of n floats."""
+    acc = Increments(grid_start, step, n)
+    acc.add(series_list)
+    return acc.out
 
 
 def cumulative(values):

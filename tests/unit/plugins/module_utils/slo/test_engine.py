@@ -15,8 +15,8 @@ START = 1_000_000_020 // 60 * 60
 
 
 def test_increments_bin_by_sample_time_and_count_resets_like_rate():
-    series = [{"values": [[START, "10"], [START + 60, "15"], [START + 120, "3"], [START + 150, "4"]]},
-              {"values": [[START + 60, "100"], [START + 120, "101"]]}]
+    series = [{"metric": {"code": "500"}, "values": [[START, "10"], [START + 60, "15"], [START + 120, "3"], [START + 150, "4"]]},
+              {"metric": {"code": "503"}, "values": [[START + 60, "100"], [START + 120, "101"]]}]
     # bins of 60 s from START: (START, START+60], (START+60, START+120], (START+120, START+180]
     assert increments(series, START, 60, 3) == [5.0, 4.0, 1.0]   # reset 15 -> 3 counts 3; the second series' first sample is its base
     regular = [{"values": [[START + 60 * k, str(10 * k)] for k in range(6)]}]   # on the grid: the slice path
