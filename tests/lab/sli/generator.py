@@ -15,20 +15,17 @@ import json
 import shutil
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from tests.lab.alerts import remote_write  # noqa: E402
 from tests.lab.alerts.generator import day_end, prometheus_version  # noqa: E402
-from tests.lab.alerts.history import wait_ready  # noqa: E402
-from tests.lab.common import free_port, start_daemon, stop_daemon  # noqa: E402
+from tests.lab.alerts import history  # noqa: E402
 from tests.lab.sli import design, truth  # noqa: E402
 
 GENERATOR_VERSION = "1"
 SLICE = 180          # minutes per remote-write request
-BLOCK = "24h"
 
 
 def series_of(counts):
@@ -67,35 +64,7 @@ def push_all(url, first_ms, series):
                                + b"\x10" + stamps[j] for j in range(lo, hi))
             body.append(remote_write.encode_series(raw_labels, samples))
         remote_write.push(url, b"".join(body))
-
-
-def write_tsdb(prometheus_bin, workdir, first_ms, series, out_tsdb):
-    workdir.mkdir(parents=True, exist_ok=True)
-    data = workdir / "receiver-data"
-    shutil.rmtree(data, ignore_errors=True)
-    config = workdir / "receiver.yml"
-    config.write_text("global: {}\n")
-    port = free_port()
-    url = "http://127.0.0.1:%d" % port
-    start_daemon("sli-receiver", [prometheus_bin, "--config.file=%s" % config, "--storage.tsdb.path=%s" % data,
-                                  "--web.listen-address=127.0.0.1:%d" % port, "--web.enable-remote-write-receiver",
-                                  "--web.enable-admin-api", "--storage.tsdb.retention.time=3650d",
-                                  "--storage.tsdb.min-block-duration=%s" % BLOCK, "--storage.tsdb.max-block-duration=%s" % BLOCK], workdir)
-    timings = {}
-    try:
-        t0 = time.monotonic()
-        wait_ready(url)
-        push_all(url, first_ms, series)
-        timings["push_seconds"] = round(time.monotonic() - t0, 2)
-        req = urllib.request.Request(url + "/api/v1/admin/tsdb/snapshot", data=b"", method="POST")
-        with urllib.request.urlopen(req, timeout=600) as resp:
-            name = json.loads(resp.read())["data"]["name"]
-        shutil.rmtree(out_tsdb, ignore_errors=True)
-        shutil.move(str(data / "snapshots" / name), str(out_tsdb))
-    finally:
-        stop_daemon("sli-receiver", workdir, timeout=60)
-        shutil.rmtree(data, ignore_errors=True)
-    return timings
+    return len(series)
 
 
 def generate(out, *, seed=42, scale=False, end=None, prometheus_bin="prometheus", workdir=None):
@@ -112,7 +81,8 @@ def generate(out, *, seed=42, scale=False, end=None, prometheus_bin="prometheus"
     ground["generator_version"] = GENERATOR_VERSION
     modelled = time.monotonic() - t0
     series = series_of(counts)
-    written = write_tsdb(prometheus_bin, Path(workdir or out / "work"), (start - design.LEAD) * 1000, series, out / "tsdb")
+    first_ms = (start - design.LEAD) * 1000
+    written = history.receive(prometheus_bin, Path(workdir or out / "work"), out / "tsdb", lambda url: push_all(url, first_ms, series))
     shutil.rmtree(out / "work", ignore_errors=True)
     ground["generation"] = {"model_seconds": round(modelled, 2), "series": len(series), **written,
                             "total_seconds": round(time.monotonic() - t0, 2)}
