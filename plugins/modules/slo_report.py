@@ -86,6 +86,28 @@ options:
         type: list
         elements: dict
         default: []
+        suboptions:
+          severity:
+            description: V(page) or V(ticket).
+            type: str
+            choices: [page, ticket]
+            default: page
+          long_window:
+            description: Long window, e.g. V(1h).
+            type: str
+            required: true
+          short_window:
+            description: Short window, e.g. V(5m).
+            type: str
+            required: true
+          factor:
+            description: Burn-rate factor; the pair holds when both windows' error ratios exceed factor x (1 - objective).
+            type: float
+            required: true
+          for:
+            description: How long the pair must hold before it fires (Prometheus C(for)).
+            type: str
+            default: 0s
   alert_pairs:
     description: Extra burn-rate pairs backtested (and generated) for every SLO, beside the standard four.
     type: list
@@ -95,6 +117,7 @@ options:
       severity:
         description: V(page) or V(ticket).
         type: str
+        choices: [page, ticket]
         default: page
       long_window:
         description: Long window, e.g. V(1h).

@@ -38,7 +38,7 @@ def firing_times(url, expr, start, end, step):
                              timeout=120).json()
         assert body["status"] == "success", body
         for series in body["data"]["result"]:
-            times.update(int(float(ts)) for ts, _ in series["values"])
+            times.update(int(float(ts)) for ts, _value in series["values"])
         cursor = upper + step
     return sorted(times)
 
@@ -83,7 +83,7 @@ def promtool_test_file(rules_file, url, slo, alerts, stretch, step):
                 exp.append({"exp_labels": alert["exp_labels"], "exp_annotations": alert["annotations"]})
         tests.append({"eval_time": "%dm" % ((t - start) // 60), "alertname": alerts[0]["alertname"], "exp_alerts": exp})
     return {"rule_files": [str(rules_file)], "evaluation_interval": "%ds" % step,
-            "group_eval_order": [g for g in alerts[0]["groups"]],
+            "group_eval_order": list(alerts[0]["groups"]),
             "tests": [{"interval": "%ds" % step, "input_series": series, "alert_rule_test": tests}]}
 
 

@@ -12,7 +12,7 @@ templates, pairs: user pairs [(severity, long s, short s, factor text, for s)]}.
 from __future__ import annotations
 
 from ansible_collections.sre.toolkit.plugins.module_utils._slo import backtest, budget, rules, targets
-from ansible_collections.sre.toolkit.plugins.module_utils._slo.common import STANDARD_PAIRS, pair_name, percent, rounded, window_text
+from ansible_collections.sre.toolkit.plugins.module_utils._slo.common import STANDARD_PAIRS, pair_name, percent, window_text
 from ansible_collections.sre.toolkit.plugins.module_utils._slo.sli import cumulative
 
 DEFAULTS = {"candidates": targets.DEFAULT_CANDIDATES, "incident_min_budget": 0.02, "worst": 5, "include_rules": True}
@@ -69,8 +69,7 @@ def analyze_slo(slo, data, options=None):
         "targets": targets.suggest(opts["candidates"], days, weeks, err_cum, tot_cum, (lead, n, step, start), windows),
     }
     if opts["include_rules"]:
-        user = [p for p in slo.get("pairs", ())]
-        report["rules"] = rules.prometheus_rules(slo, step, user)
+        report["rules"] = rules.prometheus_rules(slo, step, list(slo.get("pairs", ())))
         report["openslo"] = rules.openslo(slo)
     return report
 
@@ -78,4 +77,3 @@ def analyze_slo(slo, data, options=None):
 def cannot_fire(objective):
     """Standard pairs whose threshold factor x (1 - objective) reaches 1: they can never fire."""
     return [pair_name(*p) for p in STANDARD_PAIRS if float(p[3]) * float(1 - objective) >= 1]
-

@@ -83,8 +83,9 @@ def prometheus_rules(slo, interval, user_pairs=()):
         {"record": "slo:period_burn_rate:ratio", "expr": "%s%s\n%sslo:error_budget:ratio%s\n" % (RECORD % period_text, sel, on, sel),
          "labels": dict(labels)},
         {"record": "slo:period_error_budget_remaining:ratio", "expr": "1 - slo:period_burn_rate:ratio%s" % sel, "labels": dict(labels)},
-        {"record": "sloth_slo_info", "expr": "vector(1)", "labels": dict(labels, sloth_mode="sre.toolkit", sloth_objective=str(percent(slo["objective"])),
-                                                                      sloth_spec="prometheus/v1", sloth_version="sre.toolkit.slo_report")},
+        {"record": "sloth_slo_info", "expr": "vector(1)",
+         "labels": dict(labels, sloth_mode="sre.toolkit", sloth_objective=str(percent(slo["objective"])), sloth_spec="prometheus/v1",
+                        sloth_version="sre.toolkit.slo_report")},
     ]
     alerts = []
     for severity in ("page", "ticket"):

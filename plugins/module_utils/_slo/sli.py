@@ -32,7 +32,7 @@ class Increments:
             self.last[key] = counts[-1]
             if prev is None:
                 self.series += 1
-                values, counts = values[1:], counts
+                values = values[1:]
             else:
                 counts = [prev] + counts
             if values:
