@@ -299,8 +299,8 @@ def slo(result, now):
             human_number(100 * (budget.get("achieved") or 0)), rep.get("objective"), human_number(100 * (budget.get("budget_remaining") or 0)))])
     charts = []
     if reports:
-        charts.append(bar_chart("Error budget left at the window end (%)", [(r["name"], max(0.0, 100 * (r["budget"]["budget_remaining"] or 0)))
-                                                                          for r in reports], value_text=human_number))
+        left = [(r["name"], max(0.0, 100 * (r["budget"]["budget_remaining"] or 0))) for r in reports]
+        charts.append(bar_chart("Error budget left at the window end (%)", left, value_text=human_number))
     for rep in reports[:MAX_TIMELINE_ROWS]:
         days = rep.get("daily") or []
         if days:
