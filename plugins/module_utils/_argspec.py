@@ -117,6 +117,12 @@ MODULE_BOUNDS = {
         "cofiring.significance": bounds(0, 1, low_open=True, high_open=True),
         "slos[].objective": bounds(0, 100, low_open=True, high_open=True),
     },
+    "slo_report": {
+        "slos[].objective": bounds(0, 100, low_open=True, high_open=True), "slos[].latency.threshold": SECONDS,
+        "slos[].alert_pairs[].factor": bounds(0, low_open=True), "alert_pairs[].factor": bounds(0, low_open=True),
+        "candidates[]": bounds(0, 100, low_open=True, high_open=True), "budget_warning": bounds(0, 100, unit="percent"),
+        "incident_min_budget": bounds(0, 100, unit="percent"),
+    },
     "cert_expiry": {
         "verify_in_days": bounds(0, unit="days"), "warn_days": bounds(0, unit="days"), "critical_days": bounds(0, unit="days"),
         "workers": AT_LEAST_ONE, "per_host_limit": AT_LEAST_ONE, "tls_timeout": SECONDS, "tls_deadline": SECONDS, "tls_retries": COUNT,

@@ -42,6 +42,15 @@ def test_alert_frequency(lab_prometheus):
     assert {"alerts.unhealthy_rule", "alerts.keep_firing_for", "alerts.inhibit_cascade", "alerts.dead_rule"} <= {f["id"] for f in result["findings"]}
 
 
+def test_slo_report(lab_prometheus):
+    from tests.integration.slo_lab import lab_slos, truth_of
+
+    truth = truth_of(lab_prometheus)
+    result = assert_contract(run_module("slo_report", {
+        "prometheus_url": lab_prometheus["url"], "end": str(truth["window"]["end"]), "slos": lab_slos(truth)[:3]}))
+    assert {"slo.budget_low", "slo.objective_unmet_history"} <= {f["id"] for f in result["findings"]}
+
+
 def test_cert_expiry(lab_tls):
     truth = json.loads(Path(lab_tls["targets_file"]).read_text())
     endpoints = [endpoint_spec(e) for e in truth["endpoints"] if "scale" not in e["tags"]]

@@ -330,5 +330,43 @@ def incident(result, now):
     return rows, [chart]
 
 
+# -- slo_report ------------------------------------------------------------------------------
+
+def slo(result, now):
+    """Budget left per SLO, a burn-down per SLO (budget left at each day's end) and the backtest timeline."""
+    reports = [r for r in result.get("slos") or () if r.get("budget")]
+    rows = [["SLOs", "%d reported, %d failed" % (len(reports), (result.get("summary") or {}).get("failed", 0))]]
+    for rep in reports:
+        budget = rep["budget"]
+        rows.append([rep["name"], "%s%% achieved of %s%%, %s%% of the budget left" % (
+            human_number(100 * (budget.get("achieved") or 0)), rep.get("objective"), human_number(100 * (budget.get("budget_remaining") or 0)))])
+    charts = []
+    if reports:
+        left = [(r["name"], max(0.0, 100 * (r["budget"]["budget_remaining"] or 0))) for r in reports]
+        charts.append(bar_chart("Error budget left at the window end (%)", left, value_text=human_number))
+    for rep in reports[:MAX_TIMELINE_ROWS]:
+        days = rep.get("daily") or []
+        if days:
+            pairs = [(human_time(d["end"])[:10], max(0.0, 100 * (d.get("budget_remaining") or 0))) for d in days]
+            charts.append(bar_chart("Burn-down: %s budget left after each day (%%)" % rep["name"], pairs, value_text=human_number))
+    window = result.get("window") or {}
+    start, end = to_epoch(window.get("start")), to_epoch(window.get("end"))
+    lines = []
+    for rep in reports:
+        backtest = rep.get("backtest") or {}
+        burns = [[i["start"], i["end"], "critical", "budget burn: %s%% of the budget" % human_number(100 * i["budget_consumed"])]
+                 for i in backtest.get("incidents") or ()]
+        if burns:
+            lines.append({"label": "%s burns" % rep["name"], "spans": burns, "note": "%d real burn(s)" % len(burns)})
+        for alert in backtest.get("alerts") or ():
+            spans = [[f["fired"], f.get("resolved") or end, "warning"] for f in alert.get("firing") or ()]
+            if spans:
+                lines.append({"label": alert["name"], "spans": spans, "note": "%d firing(s)" % len(spans)})
+    if lines and start is not None and end is not None and end > start:
+        charts.append({"kind": "timeline", "title": "Backtest: real budget burns and when the generated alerts would have fired",
+                       "start": start, "end": end, "rows": lines[:MAX_TIMELINE_ROWS], "more": max(0, len(lines) - MAX_TIMELINE_ROWS)})
+    return rows, charts
+
+
 BUILDERS = {"k8s_health": health, "alert_frequency": alerts, "cert_expiry": certs,
-            "pod_killer": pod_killer, "memory_hog": memory_hog, "incident_timeline": incident}
+            "pod_killer": pod_killer, "memory_hog": memory_hog, "incident_timeline": incident, "slo_report": slo}

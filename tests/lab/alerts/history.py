@@ -121,8 +121,14 @@ def wait_ready(url, timeout=120.0, proc_alive=lambda: True):
 
 
 def write_tsdb(prometheus_bin, workdir: Path, tl, instances, out_tsdb: Path) -> dict:
-    """Start a receiver Prometheus (remote-write receiver + admin API, loopback only), push the
-    history in time order, snapshot it into out_tsdb, stop the receiver."""
+    """Push the alert history into a receiver and snapshot it into out_tsdb (receive())."""
+    return receive(prometheus_bin, workdir, out_tsdb, lambda url: write(url, tl, instances))
+
+
+def receive(prometheus_bin, workdir: Path, out_tsdb: Path, push) -> dict:
+    """Start a receiver Prometheus (remote-write receiver + admin API, loopback only), let
+    `push(url)` write a history in time order (it returns the number of series), snapshot it into
+    out_tsdb, stop the receiver. Also used by the SLI history (tests/lab/sli)."""
     workdir.mkdir(parents=True, exist_ok=True)
     data = workdir / "receiver-data"
     shutil.rmtree(data, ignore_errors=True)
@@ -140,7 +146,7 @@ def write_tsdb(prometheus_bin, workdir: Path, tl, instances, out_tsdb: Path) -> 
         wait_ready(url)
         timings["receiver_start_seconds"] = round(time.monotonic() - t0, 2)
         t0 = time.monotonic()
-        series = write(url, tl, instances)
+        series = push(url)
         timings["push_seconds"] = round(time.monotonic() - t0, 2)
         t0 = time.monotonic()
         req = urllib.request.Request(url + "/api/v1/admin/tsdb/snapshot", data=b"", method="POST")
