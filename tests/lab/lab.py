@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.lab.common import LabContext, LabError, lab_processes  # noqa: E402
 
-COMPONENTS = ("tls", "k8s", "prometheus")
+COMPONENTS = ("tls", "k8s", "realnode", "prometheus")
 
 
 def _component(name: str):

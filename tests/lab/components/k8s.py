@@ -23,6 +23,9 @@ LAB_DIR = REPO_ROOT / "tests" / "lab" / "k8s"
 BUILD_SCRIPT = REPO_ROOT / "tests" / "lab" / "build-k8s.sh"
 SCENARIO_LABEL = "lab.sre-toolkit.io/scenario"
 NODE_STATE_LABEL = "lab.sre-toolkit.io/node-state"
+# kwok plays the nodes without this label; a real kubelet's node carries it (components/realnode.py).
+REAL_NODE_LABEL = "lab.sre-toolkit.io/real-node"
+KWOK_NODE_SELECTOR = f"!{REAL_NODE_LABEL}"
 SETTLE_TIMEOUT = 600.0  # generous: CI machines with 2 cores get very busy
 # No HPA controller (the lab has no metrics API: it would mark every HPA ScalingActive=False, so the
 # cluster-object seed writes HPA status itself) and no CSR cleaner (it deletes approved-but-unissued CSRs
@@ -209,8 +212,10 @@ def kwokctl_config(bin_dir: Path, scale: bool = False) -> str:
             # the loser of a leader election exits, and nothing restarts it.
             {"name": "kube-controller-manager", "extraArgs": LEADER_ELECTION + [{"key": "controllers", "value": KCM_CONTROLLERS}]},
             {"name": "kube-scheduler", "extraArgs": LEADER_ELECTION},
-            # kwok logs every status patch at INFO: megabytes per minute at scale.
-            {"name": "kwok-controller", "extraArgs": [{"key": "v", "value": "WARN"}]},
+            # kwok logs every status patch at INFO: megabytes per minute at scale. It plays every node
+            # except a real one (its kubelet writes its own status; see components/realnode.py).
+            {"name": "kwok-controller", "extraArgs": [{"key": "v", "value": "WARN"}, {"key": "manage-all-nodes", "value": "false"},
+                                                      {"key": "manage-nodes-with-label-selector", "value": KWOK_NODE_SELECTOR}]},
         ],
     }
     if scale:
@@ -588,7 +593,8 @@ def _refresh_tls_secrets(record: dict, info: dict) -> None:
 
 def up(ctx: LabContext, info: dict) -> dict:
     record = _read_record(ctx)
-    if record and record.get("scale_requested", False) == bool(ctx.scale) and _healthy(ctx, record):
+    if (record and record.get("scale_requested", False) == bool(ctx.scale) and record.get("kwok_nodes") == KWOK_NODE_SELECTOR
+            and _healthy(ctx, record)):
         ctx.log(f"k8s: already up at {record['server']}")
         _refresh_tls_secrets(record, info)
         return record["info"]
@@ -613,7 +619,7 @@ def up(ctx: LabContext, info: dict) -> dict:
     kubectl_bin = bin_dir / "kubectl"
     # Record what to tear down before anything else can fail.
     record = {"cluster": CLUSTER, "bin_dir": str(bin_dir), "kubeconfig": str(kubeconfig), "kubectl": str(kubectl_bin),
-              "pids": started["pids"], "scale_requested": bool(ctx.scale)}
+              "pids": started["pids"], "scale_requested": bool(ctx.scale), "kwok_nodes": KWOK_NODE_SELECTOR}
     _record_file(ctx).write_text(json.dumps(record, indent=2, sort_keys=True))
     kubectl = Kubectl(kubectl_bin, kubeconfig)
     version = json.loads(kubectl("version", "-o", "json"))["serverVersion"]["gitVersion"]
