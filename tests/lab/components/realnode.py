@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from tests.lab.common import REPO_ROOT, LabContext, LabError, daemon_alive, free_port, run, start_daemon, stop_daemon
-from tests.lab.components.k8s import REAL_NODE_LABEL, Kubectl, _wait
+from tests.lab.components.k8s import CLUSTER, REAL_NODE_LABEL, Kubectl, _wait
 from tests.lab.realnode import images
 
 NAME = "realnode"
@@ -39,6 +39,7 @@ DEBIAN_PACKAGES = ("containerd", "runc", "containernetworking-plugins", "busybox
 CNI_BIN = Path("/usr/lib/cni")
 BRIDGE = "labcni0"
 SUBNET_PREFIX = "10.213.77"       # the pods' /24; the bridge holds .1, no route or NAT leads off it
+NODE_IP = f"{SUBNET_PREFIX}.1"
 WORKLOADS = REPO_ROOT / "tests" / "lab" / "realnode" / "workloads.yaml"
 NETNS_DIR = Path("/run/netns")
 CGROUP_FS = Path("/sys/fs/cgroup")
@@ -216,13 +217,15 @@ def cni_config(paths: dict) -> dict:
     }
 
 
-def kubelet_config(ctx: LabContext, paths: dict, ports: dict) -> dict:
+def kubelet_config(ctx: LabContext, paths: dict, ports: dict, ca_file: Path) -> dict:
     return {
         "apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
-        "address": "127.0.0.1", "port": ports["kubelet"], "readOnlyPort": 0,
+        # The kubelet refuses a loopback node IP ("nodeIP can't be loopback address"), so it serves on
+        # the lab bridge's address, which exists only on this machine; only clients with a certificate
+        # of the cluster CA (the apiserver, for logs and exec) get in.
+        "address": NODE_IP, "port": ports["kubelet"], "readOnlyPort": 0,
         "healthzBindAddress": "127.0.0.1", "healthzPort": ports["healthz"],
-        # only the lab's apiserver (on loopback) talks to it; exec/logs go through the apiserver
-        "authentication": {"anonymous": {"enabled": True}, "webhook": {"enabled": False}},
+        "authentication": {"anonymous": {"enabled": False}, "webhook": {"enabled": False}, "x509": {"clientCAFile": str(ca_file)}},
         "authorization": {"mode": "AlwaysAllow"},
         "containerRuntimeEndpoint": f"unix://{paths['socket']}",
         "imageServiceEndpoint": f"unix://{paths['socket']}",
@@ -289,11 +292,8 @@ def _start_containerd(ctx: LabContext, paths: dict) -> None:
 
 def _import_images(ctx: LabContext, paths: dict) -> list:
     archives = images.build_all(ctx.cache_dir / "realnode-images")
-    have = set(_ctr(paths, "images", "ls", "-q").stdout.split())
     imported = []
-    for name, archive in sorted(archives.items()):
-        if name in have:
-            continue
+    for name, archive in sorted(archives.items()):  # always: a rebuilt image replaces the old one under its name
         proc = _ctr(paths, "images", "import", archive, check=False)
         if proc.returncode != 0:
             raise LabError(f"ctr images import {archive} failed: {proc.stderr.strip()[-1000:]}")
@@ -310,9 +310,12 @@ def _start_kubelet(ctx: LabContext, paths: dict, kubelet: Path, kubeconfig: Path
     for d in _cgroup_dirs(ctx):  # the kubelet wants its --cgroup-root to exist in every hierarchy
         d.mkdir(exist_ok=True)
     paths["kubelet_root"].mkdir(parents=True, exist_ok=True)
-    paths["kubelet_config"].write_text(json.dumps(kubelet_config(ctx, paths, ports), indent=2))
+    ca_file = Path(kubeconfig).parent / "kwok" / "clusters" / CLUSTER / "pki" / "ca.crt"
+    if not ca_file.exists():
+        raise LabError(f"no cluster CA at {ca_file}: the kubelet could not authenticate the apiserver")
+    paths["kubelet_config"].write_text(json.dumps(kubelet_config(ctx, paths, ports, ca_file), indent=2))
     argv = [kubelet, "--config", paths["kubelet_config"], "--kubeconfig", kubeconfig, "--root-dir", paths["kubelet_root"],
-            "--cert-dir", paths["certs"], "--hostname-override", NODE, "--node-ip", "127.0.0.1",
+            "--cert-dir", paths["certs"], "--hostname-override", NODE, "--node-ip", NODE_IP,
             "--node-labels", f"{REAL_NODE_LABEL}=true", "--v", "2"]
     start_daemon("kubelet", argv, paths["base"], env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
     return ports

@@ -98,15 +98,21 @@ def _shared_libraries(binary: Path) -> list:
 def _python_layer() -> Layer:
     layer = _busybox_layer(("sh",))
     layer.copy(PYTHON_BIN, "usr/bin/python3")
-    for lib in _shared_libraries(PYTHON_BIN):
-        layer.copy(lib, str(lib).lstrip("/"))
     stdlib = Path("/usr/lib") / f"python3.{_python_minor()}"
+    binaries = [PYTHON_BIN]
     for root, dirs, files in os.walk(stdlib):
         dirs[:] = sorted(d for d in dirs if d not in PY_SKIP)
         for name in sorted(files):
             if name.endswith((".py", ".so")):
                 path = Path(root) / name
                 layer.copy(path, str(path).lstrip("/"))
+                if name.endswith(".so"):
+                    binaries.append(path)
+    libs = set()
+    for binary in binaries:  # the interpreter's and its extension modules' (ctypes needs libffi) libraries
+        libs.update(_shared_libraries(binary))
+    for lib in sorted(libs):
+        layer.copy(lib, str(lib).lstrip("/"))
     return layer
 
 
