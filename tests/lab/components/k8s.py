@@ -235,6 +235,13 @@ def kwokctl_config(bin_dir: Path, scale: bool = False, pki_dir: Path | None = No
     return "\n---\n".join(docs) + "\n"
 
 
+def _config_key() -> str:
+    """CONFIG_VERSION and the stages' digest: a running lab is re-created when either changes."""
+    import hashlib
+    digest = hashlib.sha256(b"".join(f.read_bytes() for f in sorted((LAB_DIR / "stages").glob("*.yaml")))).hexdigest()[:12]
+    return f"{CONFIG_VERSION}-{digest}"
+
+
 def _kubelet_client_args(pki_dir: Path | None) -> list:
     """The apiserver presents kwokctl's admin certificate to kubelets (logs, exec): the real node's
     kubelet accepts only clients signed by the cluster CA (components/realnode.py)."""
@@ -606,7 +613,7 @@ def _refresh_tls_secrets(record: dict, info: dict) -> None:
 
 def up(ctx: LabContext, info: dict) -> dict:
     record = _read_record(ctx)
-    if (record and record.get("scale_requested", False) == bool(ctx.scale) and record.get("config") == CONFIG_VERSION
+    if (record and record.get("scale_requested", False) == bool(ctx.scale) and record.get("config") == _config_key()
             and _healthy(ctx, record)):
         ctx.log(f"k8s: already up at {record['server']}")
         _refresh_tls_secrets(record, info)
@@ -632,7 +639,7 @@ def up(ctx: LabContext, info: dict) -> dict:
     kubectl_bin = bin_dir / "kubectl"
     # Record what to tear down before anything else can fail.
     record = {"cluster": CLUSTER, "bin_dir": str(bin_dir), "kubeconfig": str(kubeconfig), "kubectl": str(kubectl_bin),
-              "pids": started["pids"], "scale_requested": bool(ctx.scale), "config": CONFIG_VERSION}
+              "pids": started["pids"], "scale_requested": bool(ctx.scale), "config": _config_key()}
     _record_file(ctx).write_text(json.dumps(record, indent=2, sort_keys=True))
     kubectl = Kubectl(kubectl_bin, kubeconfig)
     version = json.loads(kubectl("version", "-o", "json"))["serverVersion"]["gitVersion"]

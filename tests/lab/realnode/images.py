@@ -27,7 +27,7 @@ PYTHON = "lab.local/python3:lab"
 BUSYBOX_BIN = Path("/bin/busybox")
 PYTHON_BIN = Path("/usr/bin/python3")
 APPLETS = ("sh", "sleep", "cat", "echo", "true", "false", "dd", "head", "tail", "ls", "mkdir", "rm", "ps", "grep", "env",
-           "touch", "test", "[", "kill", "date", "wc", "yes", "nc", "wget", "httpd", "free", "id", "hostname")
+           "touch", "test", "[", "mkfifo", "kill", "date", "wc", "yes", "nc", "wget", "httpd", "free", "id", "hostname")
 PY_SKIP = {"test", "idlelib", "tkinter", "ensurepip", "lib2to3", "turtledemo", "__pycache__", "dist-packages", "site-packages",
            "config-3.11-x86_64-linux-gnu", "pydoc_data"}
 

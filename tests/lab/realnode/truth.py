@@ -17,7 +17,7 @@ from tests.lab.components.k8s import Kubectl, _wait
 
 NAMESPACE = "lab-real"
 SCENARIO_LABEL = "lab.sre-toolkit.io/real-scenario"
-HEALTHY = {"web": 2, "hog-target": 1}
+HEALTHY = {"web": 2, "hog-target": 1, "hog-heavy": 1}
 SETTLE_TIMEOUT = 240.0
 
 
