@@ -278,3 +278,27 @@ def test_pod_killer_recovery_of_a_real_container_is_measured(node):
     assert st["containerStatuses"][0]["restartCount"] == 0 and st["podIP"].startswith(node["info"]["pod_subnet"].rsplit(".", 1)[0])
     print(f"pod_killer real recovery: {recovery['seconds']}s to ready replicas; replacement container started "
           f"{started - created:.0f}s after creation, Ready {ready - created:.0f}s after creation")
+
+
+# ---------------------------------------------------------------- down leaves nothing (then the node comes back)
+
+def test_down_leaves_no_container_shim_mount_or_netns_then_up_again(node):
+    """The component's down, checked by the lab's own verify-down list; then a warm up restores the node."""
+    from tests.lab import lab
+    from tests.lab.common import LabContext
+    from tests.lab.components import realnode
+
+    ctx = LabContext()
+    before = realnode.leftovers(ctx)
+    assert set(before) >= {"shims", "container_processes", "mounts", "network_namespaces", "cgroups", "bridge"}, before
+    shim_pids = sorted(before["shims"])
+    lab.down(ctx, only=("realnode",))
+    try:
+        assert realnode.leftovers(ctx) == {}
+        assert not [k for k in lab.leftovers(ctx) if k.startswith("realnode ")]
+        assert not [pid for pid in shim_pids if Path(f"/proc/{pid}").exists()]
+        assert "lab-real-0" not in kubectl(node, "get", "nodes", "-o", "name")
+    finally:
+        info = lab.up(ctx, only=("realnode",))["realnode"]
+    assert info["available"], info.get("error")
+    print(f"real node warm up: {info['timings']}")
