@@ -1,4 +1,4 @@
-"""The lab's real node (lab-real-0: kubelet + containerd + runc, tests/lab/components/realnode.py):
+"""The lab's real node (REAL = 10.213.77.1: kubelet + containerd + runc, tests/lab/components/realnode.py):
 what a real kubelet writes, and the chaos modules against real containers and cgroups.
 
 The node must be up: if the machine refused it, the first test fails with the exact error the
@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.ansible import run_module
+from tests.lab.components.realnode import NODE as REAL
 
 NS = "lab-real"
 WIDE = {"max_findings_per_check": 1000, "restart_window_minutes": 100000, "event_window_minutes": 100000}
@@ -61,24 +62,24 @@ def ts(text: str) -> float:
 def test_kubectl_shows_the_real_node_ready_beside_the_kwok_nodes(node):
     table = kubectl(node, "get", "nodes", "-o", "wide")
     rows = {line.split()[0]: line.split() for line in table.splitlines()[1:]}
-    assert rows["lab-real-0"][1] == "Ready", table
-    assert "containerd://1.6" in table and rows["lab-real-0"][4] == "v1.36.4", table
-    kwok_ready = [name for name, row in rows.items() if name != "lab-real-0" and row[1] == "Ready"]
+    assert rows[REAL][1] == "Ready", table
+    assert "containerd://1.6" in table and rows[REAL][4] == "v1.36.4", table
+    kwok_ready = [name for name, row in rows.items() if name != REAL and row[1] == "Ready"]
     assert len(kwok_ready) >= 3, table
-    real = json.loads(kubectl(node, "get", "node", "lab-real-0", "-o", "json"))
+    real = json.loads(kubectl(node, "get", "node", REAL, "-o", "json"))
     assert {"key": "lab.sre-toolkit.io/real-node", "value": "true", "effect": "NoSchedule"} in real["spec"]["taints"]
     assert real["metadata"]["labels"]["lab.sre-toolkit.io/real-node"] == "true"
     assert real["status"]["nodeInfo"]["kernelVersion"] and real["status"]["nodeInfo"]["osImage"].startswith("Debian")
     # the kubelet writes real capacity from the machine, not kwok's fixed figures
     assert int(real["status"]["capacity"]["cpu"]) >= 1 and real["status"]["capacity"]["memory"].endswith("Ki")
     # only pods that tolerate the taint run there; their IPs are on the lab bridge's /24
-    on_real = [p for p in items(node, "pods", "-A", "--field-selector", "spec.nodeName=lab-real-0")]
+    on_real = [p for p in items(node, "pods", "-A", "--field-selector", f"spec.nodeName={REAL}")]
     assert on_real and {p["metadata"]["namespace"] for p in on_real} <= {NS}
     subnet = node["info"]["pod_subnet"].rsplit(".", 1)[0] + "."
     assert all(p["status"].get("podIP", "").startswith(subnet) for p in on_real if p["status"].get("podIP"))
     # kwok plays none of it: the real kubelet's own heartbeat lease
-    lease = json.loads(kubectl(node, "get", "lease", "lab-real-0", "-n", "kube-node-lease", "-o", "json"))
-    assert lease["spec"]["holderIdentity"] == "lab-real-0"
+    lease = json.loads(kubectl(node, "get", "lease", REAL, "-n", "kube-node-lease", "-o", "json"))
+    assert lease["spec"]["holderIdentity"] == REAL
 
 
 def test_logs_come_from_the_real_container(node):
@@ -110,7 +111,7 @@ def test_k8s_health_reads_the_real_crash_loop(node, health):
     assert found, health["findings"]
     ev = found[0]["evidence"]
     assert found[0]["id"] == "pod.crashloop" and found[0]["severity"] == "critical" or ev["restarts"] >= 3, found
-    assert ev["last_exit_code"] == 3 and ev["last_reason"] == "Error" and ev["restarts"] >= 1 and ev["node"] == "lab-real-0"
+    assert ev["last_exit_code"] == 3 and ev["last_reason"] == "Error" and ev["restarts"] >= 1 and ev["node"] == REAL
     back_off = [f for f in findings_of(health, "Pod", "crasher-") if f["id"] == "event.back_off"]
     assert back_off and "Back-off restarting failed container crasher in pod crasher-" in back_off[0]["evidence"]["message"]
     assert [f for f in findings_of(health, "Deployment", "crasher") if f["id"] == "workload.unavailable"]
@@ -297,7 +298,7 @@ def test_down_leaves_no_container_shim_mount_or_netns_then_up_again(node):
         assert realnode.leftovers(ctx) == {}
         assert not [k for k in lab.leftovers(ctx) if k.startswith("realnode ")]
         assert not [pid for pid in shim_pids if Path(f"/proc/{pid}").exists()]
-        assert "lab-real-0" not in kubectl(node, "get", "nodes", "-o", "name")
+        assert f"node/{REAL}" not in kubectl(node, "get", "nodes", "-o", "name").split()
     finally:
         info = lab.up(ctx, only=("realnode",))["realnode"]
     assert info["available"], info.get("error")

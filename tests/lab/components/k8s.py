@@ -27,7 +27,7 @@ NODE_STATE_LABEL = "lab.sre-toolkit.io/node-state"
 REAL_NODE_LABEL = "lab.sre-toolkit.io/real-node"
 KWOK_NODE_SELECTOR = f"!{REAL_NODE_LABEL}"
 # bumped when the cluster's configuration changes, so a running lab is re-created (up.json "config")
-CONFIG_VERSION = 3
+CONFIG_VERSION = 4
 SETTLE_TIMEOUT = 600.0  # generous: CI machines with 2 cores get very busy
 # No HPA controller (the lab has no metrics API: it would mark every HPA ScalingActive=False, so the
 # cluster-object seed writes HPA status itself) and no CSR cleaner (it deletes approved-but-unissued CSRs
@@ -245,11 +245,9 @@ def _config_key() -> str:
 def _kubelet_client_args(pki_dir: Path | None) -> list:
     """The apiserver presents kwokctl's admin certificate to kubelets (logs, exec): the real node's
     kubelet accepts only clients signed by the cluster CA (components/realnode.py)."""
-    # InternalIP first: the default tries the node's hostname first, a DNS lookup that leaves the machine
-    prefer = [{"key": "kubelet-preferred-address-types", "value": "InternalIP,Hostname,InternalDNS,ExternalDNS,ExternalIP"}]
     if pki_dir is None:
-        return prefer
-    return prefer + [{"key": "kubelet-client-certificate", "value": str(pki_dir / "admin.crt")},
+        return []
+    return [{"key": "kubelet-client-certificate", "value": str(pki_dir / "admin.crt")},
             {"key": "kubelet-client-key", "value": str(pki_dir / "admin.key")}]
 
 

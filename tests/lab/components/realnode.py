@@ -1,4 +1,4 @@
-"""Lab component: one real node (`lab-real-0`) beside the kwok nodes.
+"""Lab component: one real node beside the kwok nodes, named by its address, 10.213.77.1 (NODE).
 
 A kubelet built from the same Kubernetes module as the control plane (build-k8s.sh with
 LAB_K8S_KUBELET=1), Debian's containerd 1.6 + runc as its runtime, run as lab daemons with their
@@ -29,7 +29,6 @@ from tests.lab.components.k8s import CLUSTER, REAL_NODE_LABEL, Kubectl, _wait
 from tests.lab.realnode import images
 
 NAME = "realnode"
-NODE = "lab-real-0"
 NAMESPACE = "lab-real"
 REAL_TAINT = {"key": REAL_NODE_LABEL, "value": "true", "effect": "NoSchedule"}
 PACKAGES = {"containerd": "/usr/bin/containerd", "containerd-shim-runc-v2": "/usr/bin/containerd-shim-runc-v2", "ctr": "/usr/bin/ctr",
@@ -40,6 +39,11 @@ CNI_BIN = Path("/usr/lib/cni")
 BRIDGE = "labcni0"
 SUBNET_PREFIX = "10.213.77"       # the pods' /24; the bridge holds .1, no route or NAT leads off it
 NODE_IP = f"{SUBNET_PREFIX}.1"
+# The node is named by its IP. The apiserver reaches a kubelet at its first address of the preferred
+# types, Hostname before InternalIP; a kubelet's Hostname address is its node name, and a name like
+# "lab-real-0" would be a DNS query leaving the machine. (InternalIP first is no way out: the kwok
+# nodes' InternalIPs are in 192.0.2.0/24, which is this machine's own eth0 subnet.)
+NODE = NODE_IP
 WORKLOADS = REPO_ROOT / "tests" / "lab" / "realnode" / "workloads.yaml"
 NETNS_DIR = Path("/run/netns")
 CGROUP_FS = Path("/sys/fs/cgroup")

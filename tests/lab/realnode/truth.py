@@ -1,7 +1,7 @@
 """Ground truth of the real node's workloads (namespace lab-real), read from the live cluster once
 the real kubelet has played them: what it wrote is what the tests compare against.
 
-    {"node": "lab-real-0", "namespace": "lab-real",
+    {"node": "10.213.77.1", "namespace": "lab-real",
      "workloads": {"web": {"replicas": 2, "ready": 2, "pdb": "web", "pods": [...]}, ...},
      "scenarios": {"CrashLoopBackOff": {"pod": ..., "container": ..., "waiting_reason": "CrashLoopBackOff",
                                         "last_terminated_reason": "Error", "last_exit_code": 3, "restart_count": n},
@@ -16,6 +16,7 @@ import json
 from tests.lab.components.k8s import Kubectl, _wait
 
 NAMESPACE = "lab-real"
+NODE = "10.213.77.1"  # components/realnode.py NODE (not imported: that module imports this one)
 SCENARIO_LABEL = "lab.sre-toolkit.io/real-scenario"
 HEALTHY = {"web": 2, "hog-target": 1, "hog-heavy": 1}
 SETTLE_TIMEOUT = 240.0
@@ -91,7 +92,7 @@ def snapshot(kubectl: Kubectl) -> dict:
             scenarios[scenario] = row
     pdb = kubectl.get("pdb", "web", NAMESPACE)
     return {
-        "node": "lab-real-0", "namespace": NAMESPACE, "workloads": dict(sorted(workloads.items())),
+        "node": NODE, "namespace": NAMESPACE, "workloads": dict(sorted(workloads.items())),
         "scenarios": dict(sorted(scenarios.items())),
         "pdbs": {"web": {"disruptions_allowed": pdb["status"].get("disruptionsAllowed"), "expected_pods": pdb["status"].get("expectedPods"),
                          "min_available": pdb["spec"].get("minAvailable")}},
