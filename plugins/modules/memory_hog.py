@@ -222,8 +222,9 @@ outcome:
       (O(state=absent)), V(controller_gone) (ansible-playbook died, the hog was stopped),
       V(stopped_at_deadline) (the watchdog killed it), V(stopped_by_hard_timeout), V(hog_oom_killed) (the kernel
       killed a worker; in a pod, the target container's memory limit was reached and the OOM killer chose the
-      hog's worker in the target's cgroup, so the target's own processes kept running), V(hog_killed), V(hog_failed), V(interrupted); for pods also V(target_oom_killed) (expected,
-      not a failure), V(deadline_exceeded), V(helper_failed), V(helper_not_started), V(helper_gone), V(target_gone).
+      hog's worker in the target's cgroup, so the target's own processes kept running), V(hog_killed),
+      V(hog_failed), V(interrupted); for pods also V(target_oom_killed) (expected, not a failure),
+      V(deadline_exceeded), V(helper_failed), V(helper_not_started), V(helper_gone), V(target_gone).
   returned: always
   type: str
   sample: completed

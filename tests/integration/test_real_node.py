@@ -73,7 +73,7 @@ def test_kubectl_shows_the_real_node_ready_beside_the_kwok_nodes(node):
     # the kubelet writes real capacity from the machine, not kwok's fixed figures
     assert int(real["status"]["capacity"]["cpu"]) >= 1 and real["status"]["capacity"]["memory"].endswith("Ki")
     # only pods that tolerate the taint run there; their IPs are on the lab bridge's /24
-    on_real = [p for p in items(node, "pods", "-A", "--field-selector", f"spec.nodeName={REAL}")]
+    on_real = items(node, "pods", "-A", "--field-selector", f"spec.nodeName={REAL}")
     assert on_real and {p["metadata"]["namespace"] for p in on_real} <= {NS}
     subnet = node["info"]["pod_subnet"].rsplit(".", 1)[0] + "."
     assert all(p["status"].get("podIP", "").startswith(subnet) for p in on_real if p["status"].get("podIP"))
