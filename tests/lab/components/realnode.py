@@ -139,6 +139,21 @@ def preflight() -> None:
         raise LabError("this machine cannot run the real node: " + "; ".join(problems))
 
 
+def _only_node_on_this_machine(ctx: LabContext) -> None:
+    """The bridge, its subnet and the node name are per machine: one real node at a time."""
+    mine = str(_dir(ctx).resolve())
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv[0].endswith(b"/kubelet") and NODE.encode() in argv and not any(mine.encode() in a for a in argv):
+            raise LabError(f"another lab's real node already runs on this machine (kubelet pid {proc.name}); "
+                           "bring that lab's realnode down first")
+
+
 def _cgroup_dirs(ctx: LabContext) -> list:
     """The node's cgroup root in every v1 hierarchy (or the v2 one)."""
     root = cgroup_root(ctx).lstrip("/")
@@ -367,6 +382,7 @@ def up(ctx: LabContext, info: dict) -> dict:
     timings = {}
     try:
         preflight()
+        _only_node_on_this_machine(ctx)
         timings["install_seconds"] = ensure_installed(ctx)
         t = time.monotonic()
         kubelet = build_kubelet(ctx)
