@@ -360,6 +360,10 @@ def _wait_node_ready(ctx: LabContext, kubectl: Kubectl, paths: dict) -> None:
 # ---------------------------------------------------------------- workloads
 
 def _seed(kubectl: Kubectl) -> dict:
+    def gone_or_live():  # a down just before deletes the namespace: apply into a terminating one fails
+        ns = json.loads(kubectl("get", "namespace", NAMESPACE, "-o", "json", "--ignore-not-found") or "null")
+        return not (ns and ns["metadata"].get("deletionTimestamp")), "namespace still terminating"
+    _wait(f"namespace {NAMESPACE} from an earlier node to be deleted", gone_or_live, timeout=120)
     kubectl.apply(WORKLOADS)
     from tests.lab.realnode import truth
     return truth.settle(kubectl)
