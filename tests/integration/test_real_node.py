@@ -25,7 +25,16 @@ WIDE = {"max_findings_per_check": 1000, "restart_window_minutes": 100000, "event
 @pytest.fixture(scope="module")
 def node(lab_k8s, lab_realnode):
     assert lab_realnode.get("available"), f"the real node did not come up: {lab_realnode.get('error')}"
-    return {"k8s": lab_k8s, "info": lab_realnode, "truth": json.loads(Path(lab_realnode["ground_truth"]).read_text())}
+    found = {"k8s": lab_k8s, "info": lab_realnode, "truth": json.loads(Path(lab_realnode["ground_truth"]).read_text())}
+
+    def backing_off():
+        # A fresh node's crasher is still between its first restarts (running, terminated, backing off for
+        # 10 s); from the second restart on it waits 20 s and more in CrashLoopBackOff, as crash-loopers do.
+        pod = items(found, "pods", "-n", NS, "-l", "app.kubernetes.io/name=crasher")[0]
+        cs = pod["status"]["containerStatuses"][0]
+        return cs["restartCount"] >= 2 and (cs["state"].get("waiting") or {}).get("reason") == "CrashLoopBackOff"
+    wait_for("the crasher backing off after its second restart", backing_off, timeout=150)
+    return found
 
 
 def kubectl(node, *args) -> str:
@@ -297,7 +306,7 @@ def test_down_leaves_no_container_shim_mount_or_netns_then_up_again(node):
     try:
         assert realnode.leftovers(ctx) == {}
         assert not [k for k in lab.leftovers(ctx) if k.startswith("realnode ")]
-        assert not [pid for pid in shim_pids if Path(f"/proc/{pid}").exists()]
+        assert not [pid for pid in shim_pids if realnode._running(pid)]
         assert f"node/{REAL}" not in kubectl(node, "get", "nodes", "-o", "name").split()
     finally:
         info = lab.up(ctx, only=("realnode",))["realnode"]

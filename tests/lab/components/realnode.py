@@ -521,11 +521,16 @@ def down(ctx: LabContext) -> None:
     problems = []
     # kubelet first (it would restart what we stop), then every pod sandbox through the CRI, then containerd
     stop_daemon("kubelet", base, timeout=15)
+    shims = set(_shims(paths))
     if daemon_alive("containerd", base):
         _stop_all_containers(paths, problems)
     stop_daemon("containerd", base, timeout=15)
+    shims |= set(_shims(paths))
     for pid in sorted(_shims(paths)):  # a shim outlives containerd by design: end it and its container
         _kill_shim(pid)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_running(pid) for pid in shims):
+        time.sleep(0.1)
     for pid_list in _cgroup_tasks(ctx).values():
         for pid in pid_list:
             try:
@@ -580,6 +585,14 @@ def _stop_all_containers(paths: dict, problems: list) -> None:
         result = _ctr(paths, "containers", "delete", container, check=False)
         if result.returncode != 0:
             problems.append(f"container {container}: {result.stderr.strip()[-200:]}")
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie (an exited shim waits for init to reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _kill_shim(pid: int) -> None:
