@@ -33,8 +33,8 @@ NAMESPACE = "lab-real"
 REAL_TAINT = {"key": REAL_NODE_LABEL, "value": "true", "effect": "NoSchedule"}
 PACKAGES = {"containerd": "/usr/bin/containerd", "containerd-shim-runc-v2": "/usr/bin/containerd-shim-runc-v2", "ctr": "/usr/bin/ctr",
             "runc": "/usr/sbin/runc", "bridge": "/usr/lib/cni/bridge", "host-local": "/usr/lib/cni/host-local",
-            "loopback": "/usr/lib/cni/loopback", "busybox": "/bin/busybox"}
-DEBIAN_PACKAGES = ("containerd", "runc", "containernetworking-plugins", "busybox-static")
+            "loopback": "/usr/lib/cni/loopback", "busybox": "/bin/busybox", "ip": "/usr/sbin/ip"}
+DEBIAN_PACKAGES = ("containerd", "runc", "containernetworking-plugins", "busybox-static", "iproute2")
 CNI_BIN = Path("/usr/lib/cni")
 BRIDGE = "labcni0"
 SUBNET_PREFIX = "10.213.77"       # the pods' /24; the bridge holds .1, no route or NAT leads off it
@@ -46,6 +46,7 @@ NODE_IP = f"{SUBNET_PREFIX}.1"
 NODE = NODE_IP
 WORKLOADS = REPO_ROOT / "tests" / "lab" / "realnode" / "workloads.yaml"
 NETNS_DIR = Path("/run/netns")
+SYS_NET = Path("/sys/class/net")
 CGROUP_FS = Path("/sys/fs/cgroup")
 READY_TIMEOUT = 180.0
 
@@ -276,12 +277,13 @@ def kubelet_config(ctx: LabContext, paths: dict, ports: dict, ca_file: Path) -> 
 
 
 def _ensure_bridge() -> None:
-    if run(["ip", "link", "show", BRIDGE], capture_output=True, check=False).returncode != 0:
-        run(["ip", "link", "add", BRIDGE, "type", "bridge"], capture_output=True)
-    addrs = run(["ip", "-4", "addr", "show", "dev", BRIDGE], capture_output=True).stdout
+    ip = PACKAGES["ip"]
+    if run([ip, "link", "show", BRIDGE], capture_output=True, check=False).returncode != 0:
+        run([ip, "link", "add", BRIDGE, "type", "bridge"], capture_output=True)
+    addrs = run([ip, "-4", "addr", "show", "dev", BRIDGE], capture_output=True).stdout
     if f"{SUBNET_PREFIX}.1/24" not in addrs:
-        run(["ip", "addr", "add", f"{SUBNET_PREFIX}.1/24", "dev", BRIDGE], capture_output=True)
-    run(["ip", "link", "set", BRIDGE, "up"], capture_output=True)
+        run([ip, "addr", "add", f"{SUBNET_PREFIX}.1/24", "dev", BRIDGE], capture_output=True)
+    run([ip, "link", "set", BRIDGE, "up"], capture_output=True)
 
 
 # ---------------------------------------------------------------- daemons
@@ -540,12 +542,12 @@ def down(ctx: LabContext) -> None:
     time.sleep(0.5)
     for netns in sorted(set(_netns()) - set(record.get("netns_before", []))):
         if netns.startswith("cni-"):
-            run(["ip", "netns", "delete", netns], capture_output=True, check=False)
+            run([PACKAGES["ip"], "netns", "delete", netns], capture_output=True, check=False)
     for mount_point in sorted(_mounts_under([str(base)]), key=len, reverse=True):
         run(["umount", "-l", mount_point], capture_output=True, check=False)
     problems += _remove_cgroups(ctx)
-    if run(["ip", "link", "show", BRIDGE], capture_output=True, check=False).returncode == 0:
-        run(["ip", "link", "delete", BRIDGE], capture_output=True, check=False)
+    if (SYS_NET / BRIDGE).exists():
+        run([PACKAGES["ip"], "link", "delete", BRIDGE], capture_output=True, check=False)
     _forget_in_api(ctx)
     left = leftovers(ctx, record)
     if left:
@@ -625,7 +627,7 @@ def leftovers(ctx: LabContext, record: dict | None = None) -> dict:
     cgroups = [str(d) for d in _cgroup_dirs(ctx) if d.exists()]
     if cgroups:
         left["cgroups"] = cgroups
-    if run(["ip", "link", "show", BRIDGE], capture_output=True, check=False).returncode == 0:
+    if (SYS_NET / BRIDGE).exists():
         left["bridge"] = BRIDGE
     return left
 
