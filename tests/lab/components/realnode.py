@@ -299,7 +299,7 @@ def _start_containerd(ctx: LabContext, paths: dict) -> None:
     paths["containerd_config"].write_text(containerd_config(paths))
     (paths["cni_conf"] / "10-sre-lab.conflist").write_text(json.dumps(cni_config(paths), indent=2))
     start_daemon("containerd", [PACKAGES["containerd"], "--config", paths["containerd_config"]], paths["base"],
-                 env={"PATH": f"/usr/sbin:/usr/bin:/sbin:/bin"})
+                 env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
 
     def probe():
         if not daemon_alive("containerd", paths["base"]):
@@ -608,8 +608,8 @@ def leftovers(ctx: LabContext, record: dict | None = None) -> dict:
     """What the real node may leave behind: shims, container processes (in its cgroups), mounts under
     its state dir, network namespaces created since up, its cgroup dirs, its bridge. {} = clean."""
     record = record if record is not None else _read_record(ctx)
-    paths = _paths(ctx) if (ctx.state_dir / NAME).exists() else {"socket": ctx.state_dir / NAME / "containerd.sock",
-                                                                  "base": ctx.state_dir / NAME}
+    base = ctx.state_dir / NAME
+    paths = _paths(ctx) if base.exists() else {"socket": base / "containerd.sock", "base": base}
     left = {}
     shims = _shims(paths)
     if shims:
