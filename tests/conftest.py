@@ -2,7 +2,7 @@
 
 - Makes `ansible_collections.sre.toolkit` importable from this checkout (a symlink farm
   outside the repo), so unit tests import the plugins the way Ansible does.
-- `lab_tls`, `lab_k8s`, `lab_prometheus`: bring that lab component up once per run when it is
+- `lab_tls`, `lab_k8s`, `lab_realnode`, `lab_prometheus`: bring that lab component up once per run when it is
   not already up, hand its description (a dict from lab.json) to the tests, and take down at
   the end only what this run started (LAB_KEEP=1 keeps it).
 """
@@ -45,6 +45,11 @@ def lab_tls(request):
 @pytest.fixture(scope="session")
 def lab_k8s(request, lab_tls):  # the TLS component provides the Secrets the cluster is seeded with
     return _lab_component(request, "k8s")
+
+
+@pytest.fixture(scope="session")
+def lab_realnode(request, lab_k8s):  # a real kubelet registered with the lab's control plane
+    return _lab_component(request, "realnode")
 
 
 @pytest.fixture(scope="session")

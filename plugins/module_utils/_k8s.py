@@ -203,7 +203,7 @@ class K8sClient:
             raise
 
     def get_text(self, path, params=None):
-        return self._request("GET", path, params=params, headers={"Accept": "text/plain"}).text
+        return self._request("GET", path, params=params, headers={"Accept": "text/plain, application/json;q=0.9"}).text
 
     def probe(self, path):
         """(status, body) of a health endpoint such as /livez?verbose; HTTP errors are answers here."""

@@ -221,8 +221,10 @@ outcome:
     - How the run ended. V(completed) (held for the whole duration and ended by itself), V(dry_run), V(cleaned)
       (O(state=absent)), V(controller_gone) (ansible-playbook died, the hog was stopped),
       V(stopped_at_deadline) (the watchdog killed it), V(stopped_by_hard_timeout), V(hog_oom_killed) (the kernel
-      killed a worker), V(hog_killed), V(hog_failed), V(interrupted); for pods also V(target_oom_killed) (expected,
-      not a failure), V(deadline_exceeded), V(helper_failed), V(helper_not_started), V(helper_gone), V(target_gone).
+      killed a worker; in a pod, the target container's memory limit was reached and the OOM killer chose the
+      hog's worker in the target's cgroup, so the target's own processes kept running), V(hog_killed),
+      V(hog_failed), V(interrupted); for pods also V(target_oom_killed) (expected, not a failure),
+      V(deadline_exceeded), V(helper_failed), V(helper_not_started), V(helper_gone), V(target_gone).
   returned: always
   type: str
   sample: completed
@@ -276,7 +278,8 @@ peak:
   description:
     - What was measured. On a host C(hog_rss_bytes) (the largest summed RSS of the stressor and its workers),
       C(mem_available_before_bytes), C(mem_available_min_bytes), C(mem_available_drop_bytes), C(samples).
-    - On a pod C(hog_rss_bytes) from the stressor's last log line, or V(null) with C(source) saying why.
+    - On a pod C(hog_rss_bytes) from the stressor's last log line, or V(null) with C(source) saying why, and
+      C(oom_killed_workers), the stressor's workers the kernel OOM-killed in the target's cgroup.
   returned: when a hog ran
   type: dict
 process:

@@ -25,7 +25,10 @@ need() {
 build_kubernetes() {
   local missing=()
   # kubectl too: the image's kubectl (1.32) is more than one minor away from a 1.36 server.
-  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do need "$c" || missing+=("$c"); done
+  # kubelet only when asked (LAB_K8S_KUBELET=1: the realnode component); it takes the longest.
+  local wanted=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+  [ "${LAB_K8S_KUBELET:-0}" = 1 ] && wanted+=(kubelet)
+  for c in "${wanted[@]}"; do need "$c" || missing+=("$c"); done
   [ ${#missing[@]} -eq 0 ] && return 0
   local minor="${K8S_VERSION#*.}"; minor="${minor%%.*}"
   local staging_tag="v0.${K8S_VERSION#*.}"
@@ -36,7 +39,7 @@ build_kubernetes() {
     if [ ! -f go.mod ]; then
       printf 'module lab.local/k8s\n\ngo 1.26.0\n\ngodebug default=go1.26\n' > go.mod
       printf 'package main\n' > tools.go
-      printf '//go:build tools\n\npackage main\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n\t_ "k8s.io/kubernetes/cmd/kube-scheduler"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n)\n' > tools.go
+      printf '//go:build tools\n\npackage main\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n\t_ "k8s.io/kubernetes/cmd/kube-scheduler"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n\t_ "k8s.io/kubernetes/cmd/kubelet"\n)\n' > tools.go
       GOFLAGS=-mod=mod go mod download "k8s.io/kubernetes@v$K8S_VERSION"
       local modfile
       modfile="$(go env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/v$K8S_VERSION.mod"

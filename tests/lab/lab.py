@@ -1,9 +1,10 @@
-"""The local lab: a real Kubernetes control plane (kwok as kubelet), a Prometheus with a
-known alert history, and real TLS endpoints, all on 127.0.0.1.
+"""The local lab: a real Kubernetes control plane (kwok as kubelet) with one real node (a kubelet
+with containerd), a Prometheus with a known alert history, and real TLS endpoints, all on 127.0.0.1.
 
-    python tests/lab/lab.py up [--scale] [--only k8s,prometheus,tls]
+    python tests/lab/lab.py up [--scale] [--only tls,k8s,realnode,prometheus]
     python tests/lab/lab.py down
     python tests/lab/lab.py status
+    python tests/lab/lab.py verify-down     # exit 1 with what is left (processes, containers, mounts, netns...)
 
 `up` is idempotent, writes <state>/lab.json (what tests and the demo read) and tears down
 what it started if any component fails. `down` leaves nothing running.
@@ -20,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.lab.common import LabContext, LabError, lab_processes  # noqa: E402
 
-COMPONENTS = ("tls", "k8s", "prometheus")
+COMPONENTS = ("tls", "k8s", "realnode", "prometheus")
 
 
 def _component(name: str):
@@ -80,8 +81,15 @@ def down(ctx: LabContext, only=COMPONENTS) -> None:
 
 
 def leftovers(ctx: LabContext) -> dict:
-    """Processes of this lab still running (after `down` there must be none)."""
-    return lab_processes(ctx.state_dir)
+    """Processes of this lab still running (after `down` there must be none), plus what a component
+    reports through its own leftovers(ctx) (the real node: shims, container processes, mounts,
+    network namespaces, cgroups, its bridge)."""
+    left = {str(pid): cmd for pid, cmd in lab_processes(ctx.state_dir).items()}
+    for name in COMPONENTS:
+        check = getattr(_component(name), "leftovers", None)
+        for kind, what in (check(ctx) if check else {}).items():
+            left[f"{name} {kind}"] = json.dumps(what, sort_keys=True, default=str)
+    return left
 
 
 def status(ctx: LabContext) -> dict:
@@ -111,7 +119,7 @@ def main(argv=None) -> int:
         elif args.action == "verify-down":
             left = leftovers(ctx)
             if left:
-                raise LabError("still running after down: " + "; ".join(f"{pid} {cmd[:120]}" for pid, cmd in sorted(left.items())))
+                raise LabError("left after down: " + "; ".join(f"{what}: {detail[:200]}" for what, detail in sorted(left.items())))
             print("[lab] nothing left running")
         else:
             print(json.dumps(status(ctx), indent=2, sort_keys=True))

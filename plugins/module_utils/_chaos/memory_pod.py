@@ -89,7 +89,10 @@ def read_peak(client, namespace, helper_name):
         except ValueError:
             continue
         if isinstance(summary, dict) and "peak_rss_bytes" in summary:
-            return {"hog_rss_bytes": summary["peak_rss_bytes"], "source": "helper log"}
+            # A worker SIGKILLed inside the target's cgroup: the target's limit was reached and the
+            # kernel's OOM killer chose the hog (largest RSS) over the target's own processes.
+            killed = [w for w in summary.get("workers", []) if isinstance(w, dict) and w.get("signal") == 9]
+            return {"hog_rss_bytes": summary["peak_rss_bytes"], "source": "helper log", "oom_killed_workers": len(killed)}
     return {"hog_rss_bytes": None, "source": "unavailable: no summary line in the helper's log"}
 
 
@@ -162,6 +165,8 @@ class PodHog:
             except KeyboardInterrupt:
                 outcome = "interrupted"
             peak = read_peak(self.client, self.helper_namespace, helper_name)
+            if outcome == "completed" and peak.get("oom_killed_workers"):
+                outcome = "hog_oom_killed"  # the helper exits 0 even when the kernel killed its workers
         finally:
             ended_at = utc_now()
             cleanup = clean_up(self.client, self.helper_namespace, selector)

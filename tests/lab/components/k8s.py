@@ -23,6 +23,11 @@ LAB_DIR = REPO_ROOT / "tests" / "lab" / "k8s"
 BUILD_SCRIPT = REPO_ROOT / "tests" / "lab" / "build-k8s.sh"
 SCENARIO_LABEL = "lab.sre-toolkit.io/scenario"
 NODE_STATE_LABEL = "lab.sre-toolkit.io/node-state"
+# kwok plays the nodes without this label; a real kubelet's node carries it (components/realnode.py).
+REAL_NODE_LABEL = "lab.sre-toolkit.io/real-node"
+KWOK_NODE_SELECTOR = f"!{REAL_NODE_LABEL}"
+# bumped when the cluster's configuration changes, so a running lab is re-created (up.json "config")
+CONFIG_VERSION = 4
 SETTLE_TIMEOUT = 600.0  # generous: CI machines with 2 cores get very busy
 # No HPA controller (the lab has no metrics API: it would mark every HPA ScalingActive=False, so the
 # cluster-object seed writes HPA status itself) and no CSR cleaner (it deletes approved-but-unissued CSRs
@@ -184,7 +189,7 @@ def build(ctx: LabContext) -> Path:
     return Path(proc.stdout.strip().splitlines()[-1])
 
 
-def kwokctl_config(bin_dir: Path, scale: bool = False) -> str:
+def kwokctl_config(bin_dir: Path, scale: bool = False, pki_dir: Path | None = None) -> str:
     """The KwokctlConfiguration (every binary a local path, loopback only) plus the lab Stages."""
     from tests.lab.k8s import scale as scale_mod
     config = {
@@ -204,13 +209,15 @@ def kwokctl_config(bin_dir: Path, scale: bool = False) -> str:
         },
         "componentsPatches": [
             # Events outlive a long test session (default TTL 1 h).
-            {"name": "kube-apiserver", "extraArgs": [{"key": "event-ttl", "value": "168h"}]},
+            {"name": "kube-apiserver", "extraArgs": [{"key": "event-ttl", "value": "168h"}] + _kubelet_client_args(pki_dir)},
             # A busy 2-core CI machine can stall a lease renewal past the default 10 s deadline;
             # the loser of a leader election exits, and nothing restarts it.
             {"name": "kube-controller-manager", "extraArgs": LEADER_ELECTION + [{"key": "controllers", "value": KCM_CONTROLLERS}]},
             {"name": "kube-scheduler", "extraArgs": LEADER_ELECTION},
-            # kwok logs every status patch at INFO: megabytes per minute at scale.
-            {"name": "kwok-controller", "extraArgs": [{"key": "v", "value": "WARN"}]},
+            # kwok logs every status patch at INFO: megabytes per minute at scale. It plays every node
+            # except a real one (its kubelet writes its own status; see components/realnode.py).
+            {"name": "kwok-controller", "extraArgs": [{"key": "v", "value": "WARN"}, {"key": "manage-all-nodes", "value": "false"},
+                                                      {"key": "manage-nodes-with-label-selector", "value": KWOK_NODE_SELECTOR}]},
         ],
     }
     if scale:
@@ -226,6 +233,22 @@ def kwokctl_config(bin_dir: Path, scale: bool = False) -> str:
     for stage_file in sorted((LAB_DIR / "stages").glob("*.yaml")):
         docs.append(stage_file.read_text())
     return "\n---\n".join(docs) + "\n"
+
+
+def _config_key() -> str:
+    """CONFIG_VERSION and the stages' digest: a running lab is re-created when either changes."""
+    import hashlib
+    digest = hashlib.sha256(b"".join(f.read_bytes() for f in sorted((LAB_DIR / "stages").glob("*.yaml")))).hexdigest()[:12]
+    return f"{CONFIG_VERSION}-{digest}"
+
+
+def _kubelet_client_args(pki_dir: Path | None) -> list:
+    """The apiserver presents kwokctl's admin certificate to kubelets (logs, exec): the real node's
+    kubelet accepts only clients signed by the cluster CA (components/realnode.py)."""
+    if pki_dir is None:
+        return []
+    return [{"key": "kubelet-client-certificate", "value": str(pki_dir / "admin.crt")},
+            {"key": "kubelet-client-key", "value": str(pki_dir / "admin.key")}]
 
 
 def assert_offline(dry_run_output: str) -> None:
@@ -275,7 +298,7 @@ def _healthy(ctx: LabContext, record: dict) -> bool:
 
 def _create_cluster(ctx: LabContext, bin_dir: Path, kubeconfig: Path) -> dict:
     config_file = _dir(ctx) / "kwokctl.yaml"
-    config_file.write_text(kwokctl_config(bin_dir, bool(ctx.scale)))
+    config_file.write_text(kwokctl_config(bin_dir, bool(ctx.scale), _dir(ctx) / "kwok" / "clusters" / CLUSTER / "pki"))
     common = ["-c", str(config_file), "create", "cluster", "--kubeconfig", str(kubeconfig)]
     dry = _kwokctl(ctx, bin_dir, *common, "--dry-run")
     assert_offline(dry.stdout + dry.stderr)
@@ -588,7 +611,8 @@ def _refresh_tls_secrets(record: dict, info: dict) -> None:
 
 def up(ctx: LabContext, info: dict) -> dict:
     record = _read_record(ctx)
-    if record and record.get("scale_requested", False) == bool(ctx.scale) and _healthy(ctx, record):
+    if (record and record.get("scale_requested", False) == bool(ctx.scale) and record.get("config") == _config_key()
+            and _healthy(ctx, record)):
         ctx.log(f"k8s: already up at {record['server']}")
         _refresh_tls_secrets(record, info)
         return record["info"]
@@ -613,7 +637,7 @@ def up(ctx: LabContext, info: dict) -> dict:
     kubectl_bin = bin_dir / "kubectl"
     # Record what to tear down before anything else can fail.
     record = {"cluster": CLUSTER, "bin_dir": str(bin_dir), "kubeconfig": str(kubeconfig), "kubectl": str(kubectl_bin),
-              "pids": started["pids"], "scale_requested": bool(ctx.scale)}
+              "pids": started["pids"], "scale_requested": bool(ctx.scale), "config": _config_key()}
     _record_file(ctx).write_text(json.dumps(record, indent=2, sort_keys=True))
     kubectl = Kubectl(kubectl_bin, kubeconfig)
     version = json.loads(kubectl("version", "-o", "json"))["serverVersion"]["gitVersion"]
