@@ -123,6 +123,12 @@ def wait_ready(url, timeout=120.0, proc_alive=lambda: True):
 def write_tsdb(prometheus_bin, workdir: Path, tl, instances, out_tsdb: Path) -> dict:
     """Start a receiver Prometheus (remote-write receiver + admin API, loopback only), push the
     history in time order, snapshot it into out_tsdb, stop the receiver."""
+    return receive_and_snapshot(prometheus_bin, workdir, out_tsdb, lambda url: {"series": write(url, tl, instances)})
+
+
+def receive_and_snapshot(prometheus_bin, workdir: Path, out_tsdb: Path, push) -> dict:
+    """Run a receiver Prometheus, call push(url) (returns figures), snapshot into out_tsdb, stop it.
+    Shared by every lab history generator (alerts, usage)."""
     workdir.mkdir(parents=True, exist_ok=True)
     data = workdir / "receiver-data"
     shutil.rmtree(data, ignore_errors=True)
@@ -140,7 +146,7 @@ def write_tsdb(prometheus_bin, workdir: Path, tl, instances, out_tsdb: Path) -> 
         wait_ready(url)
         timings["receiver_start_seconds"] = round(time.monotonic() - t0, 2)
         t0 = time.monotonic()
-        series = write(url, tl, instances)
+        pushed = push(url)
         timings["push_seconds"] = round(time.monotonic() - t0, 2)
         t0 = time.monotonic()
         req = urllib.request.Request(url + "/api/v1/admin/tsdb/snapshot", data=b"", method="POST")
@@ -154,4 +160,4 @@ def write_tsdb(prometheus_bin, workdir: Path, tl, instances, out_tsdb: Path) -> 
         stop_daemon("receiver", workdir, timeout=60)
         timings["receiver_stop_seconds"] = round(time.monotonic() - t0, 2)
         shutil.rmtree(data, ignore_errors=True)
-    return {"series": series, **timings}
+    return {**pushed, **timings}
