@@ -89,6 +89,7 @@ def ensure_installed(ctx: LabContext) -> dict:
 # Blocks of all histories are served side by side (Prometheus >= 2.39 merges overlapping blocks).
 HISTORIES = {
     "alerts": "tests.lab.alerts.generator",
+    "usage": "tests.lab.usage.generator",
 }
 
 
