@@ -13,8 +13,9 @@ from ansible_collections.sre.toolkit.plugins.module_utils._alerts import catalog
 from ansible_collections.sre.toolkit.plugins.module_utils._certs import catalogue as certs
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos import catalogue as chaos
 from ansible_collections.sre.toolkit.plugins.module_utils._health import catalogue as health
+from ansible_collections.sre.toolkit.plugins.module_utils._rightsizing import catalogue as rightsizing
 
-TABLES = (alerts, certs, chaos, health)
+TABLES = (alerts, certs, chaos, health, rightsizing)
 
 
 def catalogue():
