@@ -251,7 +251,7 @@ def namespace_histories(fetch, q, specs, hpas, opts):
     return histories, missing, no_usage
 
 
-def rightsize(params, prom, k8s, end):
+def rightsize(params, prom, k8s, end, k8s_error=None):
     """The module's result: containers, patches, findings, summary."""
     opts = options(params)
     start = end - opts["history"]
@@ -263,6 +263,11 @@ def rightsize(params, prom, k8s, end):
         label = (params.get("label_names") or {}).get("namespace", "namespace")
         namespaces = sorted(r["metric"].get(label, "") for r in found or () if r["metric"].get(label))
     containers, patches, findings_out, spec_errors = [], [], [], []
+    if k8s_error is not None:
+        spec_errors.append({"source": "kubernetes", "kind": k8s_error.kind, "status": k8s_error.status, "msg": k8s_error.msg})
+        findings_out.append(finding("rightsizing.spec_unavailable", "warning", subject("Cluster", "kubernetes", "", "Kubernetes API"),
+                                    "No Kubernetes client (%s): current values come from kube-state-metrics, no patches." % k8s_error.msg,
+                                    "Pass kubeconfig/context (or set use_api=false to say so).", {"error_kind": k8s_error.kind}, "spec"))
     for ns in namespaces:
         q = Queries(params, ns, opts)
         specs, hpas = {}, {}
@@ -329,8 +334,5 @@ def run(params, now, prometheus_factory=None, k8s_factory=None):
             k8s = k8s_factory(params)
         except ToolkitError as exc:
             k8s_error = exc
-    result = rightsize(params, prom, k8s, end)
-    if k8s_error is not None:
-        result["summary"]["errors"].append({"source": "kubernetes", "kind": k8s_error.kind, "msg": k8s_error.msg})
-    return result
+    return rightsize(params, prom, k8s, end, k8s_error)
 
