@@ -42,6 +42,14 @@ def test_alert_frequency(lab_prometheus):
     assert {"alerts.unhealthy_rule", "alerts.keep_firing_for", "alerts.inhibit_cascade", "alerts.dead_rule"} <= {f["id"] for f in result["findings"]}
 
 
+def test_rightsizing(lab_prometheus, lab_k8s):
+    usage = json.loads(Path(lab_prometheus["histories"]["usage"]["ground_truth"]).read_text())
+    result = assert_contract(run_module("rightsizing", {
+        "prometheus_url": lab_prometheus["url"], "kubeconfig": lab_k8s["kubeconfig"], "context": lab_k8s.get("context"),
+        "namespaces": [usage["namespace"]], "end": str(usage["window"]["end"]), "cluster": usage["cluster"]}))
+    assert {"rightsizing.oom_killed", "rightsizing.cpu_throttled", "rightsizing.idle", "rightsizing.insufficient_history"} <= {f["id"] for f in result["findings"]}
+
+
 def test_cert_expiry(lab_tls):
     truth = json.loads(Path(lab_tls["targets_file"]).read_text())
     endpoints = [endpoint_spec(e) for e in truth["endpoints"] if "scale" not in e["tags"]]
