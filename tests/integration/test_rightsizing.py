@@ -215,3 +215,50 @@ def test_missing_metrics_are_reported_not_guessed(lab_prometheus, lab_k8s, usage
 def test_bad_option_names_itself(lab_prometheus, lab_k8s, usage):
     result = run_module("rightsizing", args(lab_prometheus, lab_k8s, usage, history="two weeks"))
     assert result.get("failed") and result["msg"].startswith("history:") and result["error_kind"] == "invalid"
+
+
+# ---- role and playbook: report, and patches only with both opt-ins, check mode honoured -----------
+
+PLAYBOOK = Path(__file__).resolve().parents[2] / "playbooks" / "rightsizing.yml"
+
+
+def live_resources(k8s, kind, name):
+    plural = {"Deployment": "deployments", "StatefulSet": "statefulsets"}[kind]
+    obj = k8s.get("/apis/apps/v1/namespaces/%s/%s/%s" % (NS, plural, name))
+    return {c["name"]: c.get("resources") for c in obj["spec"]["template"]["spec"]["containers"]}
+
+
+def test_playbook_reports_and_applies_only_when_asked(lab_prometheus, lab_k8s, usage, tmp_path):
+    from ansible_collections.sre.toolkit.plugins.module_utils._k8s import K8sClient
+    from tests.integration.ansible import run_playbook
+
+    k8s = K8sClient.from_params({"kubeconfig": lab_k8s["kubeconfig"], "context": lab_k8s.get("context")})
+    before = live_resources(k8s, "Deployment", "steady-api")
+    common = {"rightsizing_prometheus_url": lab_prometheus["url"], "rightsizing_kubeconfig": lab_k8s["kubeconfig"],
+              "rightsizing_context": lab_k8s.get("context"), "rightsizing_namespaces": [NS], "rightsizing_cluster_name": "lab",
+              "rightsizing_options": {"end": str(usage["window"]["end"]), "cluster": usage["cluster"]}, "rightsizing_report_dir": str(tmp_path)}
+    # one opt-in is not enough: the namespace must be listed too
+    only_flag = run_playbook(PLAYBOOK, dict(common, rightsizing_apply=True))
+    assert only_flag["rc"] == 0, only_flag["stdout"][-3000:]
+    assert "(item=Deployment/" not in only_flag["stdout"] and live_resources(k8s, "Deployment", "steady-api") == before
+    report = json.loads((tmp_path / "lab-rightsizing.json").read_text())
+    assert report["summary"]["recommended"] >= 8 and "| Deployment lab-rightsizing/steady-api | api | high |" in (tmp_path / "lab-rightsizing.md").read_text()
+    asked = dict(common, rightsizing_apply=True, rightsizing_apply_namespaces=[NS])
+    checked = run_playbook(PLAYBOOK, asked, check=True)
+    assert checked["rc"] == 0, checked["stdout"][-3000:]
+    assert "changed: [localhost] => (item=Deployment/%s/steady-api)" % NS in checked["stdout"]
+    assert "(item=Deployment/%s/fresh-service)" % NS not in checked["stdout"]
+    assert live_resources(k8s, "Deployment", "steady-api") == before  # check mode changed nothing
+    patches = {(p["kind"], p["name"]): p for p in report["patches"]}
+    try:
+        applied = run_playbook(PLAYBOOK, asked)
+        assert applied["rc"] == 0, applied["stdout"][-3000:]
+        after = live_resources(k8s, "Deployment", "steady-api")
+        assert after["api"] == patches[("Deployment", "steady-api")]["patch"]["spec"]["template"]["spec"]["containers"][0]["resources"]
+        # the idle and the too-young workloads got no patch
+        assert live_resources(k8s, "Deployment", "fresh-service") == {"svc": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "512Mi"}}}
+    finally:  # the rollback patches restore the lab for the tests after this one
+        for (kind, name), p in patches.items():
+            prefix, plural = ("/apis/batch/v1", "cronjobs") if kind == "CronJob" else ("/apis/apps/v1", kind.lower() + "s")
+            k8s.patch("%s/namespaces/%s/%s/%s" % (prefix, NS, plural, name), p["rollback"], patch_type="strategic")
+    assert live_resources(k8s, "Deployment", "steady-api") == before
