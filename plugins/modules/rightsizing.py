@@ -92,6 +92,11 @@ options:
   price_cpu_hour: {description: Price of one vCPU-hour (OpenCost's default list price)., type: float, default: 0.031611}
   price_memory_gib_hour: {description: Price of one GiB-hour of memory., type: float, default: 0.004237}
   warn_monthly_saving: {description: An over-provisioned container saving at least this a month is a warning, else info., type: float, default: 10}
+  series_top:
+    description: How many top offenders (OOM-killed and throttled first, then by monthly change) carry hourly usage
+      series (C(series) in RV(containers)) for the report's pictures. V(0) for none.
+    type: int
+    default: 5
   use_api:
     description: Read the current spec and HPAs from the Kubernetes API. Without it current values come from kube-state-metrics.
     type: bool
@@ -122,7 +127,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 containers:
-  description: One entry per workload container, sorted by namespace, kind, name, container.
+  description:
+    - One entry per workload container, sorted by namespace, kind, name, container.
+    - The top O(series_top) offenders also carry C(series) (hourly peaks of CPU demand and working set, the request in force
+      over time, the current limits) and every entry its C(finding_ids).
   returned: success
   type: list
   elements: dict
@@ -180,6 +188,7 @@ def argument_spec():
         idle_cpu_share=dict(type="float", default=0.05), idle_network_bps=dict(type="float", default=1024.0),
         price_cpu_hour=dict(type="float", default=0.031611), price_memory_gib_hour=dict(type="float", default=0.004237),
         warn_monthly_saving=dict(type="float", default=10.0), use_api=dict(type="bool", default=True),
+        series_top=dict(type="int", default=5),
         fail_on=dict(type="raw", default="never"),
     )
 

@@ -262,3 +262,15 @@ def test_playbook_reports_and_applies_only_when_asked(lab_prometheus, lab_k8s, u
             prefix, plural = ("/apis/batch/v1", "cronjobs") if kind == "CronJob" else ("/apis/apps/v1", kind.lower() + "s")
             k8s.patch("%s/namespaces/%s/%s/%s" % (prefix, NS, plural, name), p["rollback"], patch_type="strategic")
     assert live_resources(k8s, "Deployment", "steady-api") == before
+
+
+def test_report_section_pictures_the_top_offenders(sized):
+    from ansible_collections.sre.toolkit.plugins.module_utils._report.sections import BUILDERS
+
+    pictured = {c["name"] for c in sized["containers"] if c.get("series")}
+    assert {"oom-cache", "starved-worker"} <= pictured and len(pictured) == 5
+    _rows, charts = BUILDERS["rightsizing"](sized, None)
+    titles = [c["title"] for c in charts]
+    assert "StatefulSet %s/oom-cache cache: memory" % NS in titles and charts[-1]["series"][0][0] == NS
+    memory = next(c for c in charts if c["title"] == "StatefulSet %s/oom-cache cache: memory" % NS)
+    assert [line["label"] for line in memory["lines"]][1:3] == ["request", "limit"]

@@ -261,6 +261,31 @@ def resources_block(requests, limits):
     return out
 
 
+# ---- pictures -----------------------------------------------------------------------------------
+
+def usage_series(demand, memory, request_timeline, spec, bucket=3600.0):
+    """Hourly (bucket) peaks of per-pod CPU demand and working set, with the request in force and the
+    current limit, for the report's usage-against-request pictures."""
+    def peaks(samples):
+        out = {}
+        for t, value in samples:
+            key = int(t // bucket * bucket)
+            out[key] = max(out.get(key, 0.0), value)
+        return [[t, round(v, 4)] for t, v in sorted(out.items())]
+
+    cpu = peaks((t, d) for t, _p, d in demand)
+    mem = peaks((t, v) for samples in memory.values() for t, v in samples)
+    timeline = sorted(request_timeline or ())
+
+    def requested(index):
+        points = [[t, v[index]] for t, *v in timeline if v[index] is not None]
+        return points + [[cpu[-1][0] if cpu else t, points[-1][1]]] if points else []
+
+    limits = spec.get("limits") or {}
+    return {"cpu": cpu, "memory": mem, "cpu_request": requested(0), "memory_request": requested(1),
+            "cpu_limit": limits.get("cpu"), "memory_limit": limits.get("memory")}
+
+
 # ---- one container ------------------------------------------------------------------------------
 
 def size_container(history, end, options=None):

@@ -19,7 +19,7 @@ import re
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError
 from ansible_collections.sre.toolkit.plugins.module_utils._findings import contract, finding, gate, subject
 from ansible_collections.sre.toolkit.plugins.module_utils._health.audit import parse_quantity
-from ansible_collections.sre.toolkit.plugins.module_utils._rightsizing.engine import DEFAULTS, size_container
+from ansible_collections.sre.toolkit.plugins.module_utils._rightsizing.engine import DEFAULTS, cpu_demand, size_container, usage_series
 from ansible_collections.sre.toolkit.plugins.module_utils._rightsizing.findings import container_findings, workload_patches
 from ansible_collections.sre.toolkit.plugins.module_utils._k8s import K8sClient
 from ansible_collections.sre.toolkit.plugins.module_utils._prom import PrometheusClient
@@ -220,7 +220,7 @@ def namespace_histories(fetch, q, specs, hpas, opts):
                 for t, v in series["values"]:
                     for _ in range(int(round(float(v)))):
                         ooms.append((float(t), m.get(q.pod), limits.get(float(t))))
-        changes, seen = [], None
+        changes, seen, timeline = [], None, []
         merged = {}
         for pod in pods:
             for t, value in (requests.get((pod, ctr)) or {}).items():
@@ -230,6 +230,7 @@ def namespace_histories(fetch, q, specs, hpas, opts):
             if value != seen:
                 if seen is not None:
                     changes.append({"time": t, "cpu": value[0], "memory": value[1]})
+                timeline.append((t, value[0], value[1]))
                 seen = value
         if spec is None and merged:
             last = merged[max(merged)]
@@ -242,13 +243,21 @@ def namespace_histories(fetch, q, specs, hpas, opts):
             "memory": {p: memory[(p, ctr)] for p in pods if (p, ctr) in memory},
             "network": {p: network[p] for p in pods if p in network},
             "requests": {p: latest(requests.get((p, ctr))) for p in pods},
-            "ooms": sorted(ooms, key=lambda o: o[0]), "requests_changed": changes,
+            "ooms": sorted(ooms, key=lambda o: o[0]), "requests_changed": changes, "request_timeline": timeline,
             "average_pods": round(sum(len(cpu.get((p, ctr), ())) for p in pods) / windows, 3),
         })
     seen_keys = set((h["kind"], h["name"], h["container"]) for h in histories)
     no_usage = [(kind, name, ctr) for (kind, name), w in specs.items() for ctr in w["containers"]
                 if (kind, name, ctr) not in seen_keys and w.get("replicas") != 0 and kind != "Job"]
     return histories, missing, no_usage
+
+
+def offenders(sized, histories, top):
+    """The `top` containers most worth a picture: OOM-killed and throttled first, then by monthly change."""
+    ranked = sorted(zip(sized, histories), key=lambda pair: (
+        -sum(1 for f in pair[0]["findings"] if f["severity"] == "critical"), -abs((pair[0].get("cost") or {}).get("monthly_change", 0.0)),
+        pair[0]["name"], pair[0]["container"]))
+    return [pair for pair in ranked if pair[0]["findings"]][:max(0, int(top or 0))]
 
 
 def rightsize(params, prom, k8s, end, k8s_error=None):
@@ -283,7 +292,12 @@ def rightsize(params, prom, k8s, end, k8s_error=None):
         sized = [size_container(h, end, opts) for h in histories]
         for c, h in zip(sized, histories):
             c["in_api"] = h["in_api"]
-            findings_out.extend(container_findings(c, opts))
+            c["findings"] = container_findings(c, opts)
+            findings_out.extend(c["findings"])
+        for c, h in offenders(sized, histories, params.get("series_top", 5)):
+            c["series"] = usage_series(cpu_demand(h["cpu"], h["throttle"]), h["memory"], h["request_timeline"], c["current"])
+        for c in sized:
+            c["finding_ids"] = sorted(set(f["id"] for f in c.pop("findings")))
         for name in missing:
             findings_out.append(finding("rightsizing.missing_metrics", "warning", subject("Namespace", ns, ""),
                                         "No %s series for namespace %s: sizing is partial." % (name, ns),
