@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from tests.lab.alerts import remote_write  # noqa: E402
 from tests.lab.alerts.history import receive_and_snapshot  # noqa: E402
-from tests.lab.usage import design, model, truth  # noqa: E402
+from tests.lab.usage import design, model, scale, truth  # noqa: E402
 
 GENERATOR_VERSION = "1"
 INTERVAL_SECONDS = 60
@@ -66,10 +66,12 @@ def write_tsdb(prometheus_bin, workdir: Path, series, start_ms, n, out_tsdb: Pat
 
 
 def generate(out: Path, *, seed=42, scale=False, end=None, prometheus_bin="prometheus", days=WINDOW_DAYS) -> dict:
-    """Write out/tsdb and out/ground_truth.json; return timing figures. `scale` is ignored (one size)."""
+    """Write out/tsdb and out/ground_truth.json; return timing figures. `scale`: the bench history (scale.py)."""
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     end = int(end if end is not None else day_end(time.time()))
+    if scale:
+        return generate_scale(out, seed, end, prometheus_bin, days, t0)
     n = days * 1440
     start = end - n * INTERVAL_SECONDS
     series, pods, rows = model.build(seed, n, start // 60)
@@ -90,6 +92,20 @@ def generate(out: Path, *, seed=42, scale=False, end=None, prometheus_bin="prome
     return ground["generation"]
 
 
+def generate_scale(out, seed, end, prometheus_bin, days, t0):
+    n = days * 86400 // scale.INTERVAL
+    start = end - n * scale.INTERVAL
+    written = receive_and_snapshot(prometheus_bin, out / "work", out / "tsdb", lambda url: scale.push_all(url, start * 1000, n, seed))
+    shutil.rmtree(out / "work", ignore_errors=True)
+    ground = {"schema": 1, "generator_version": GENERATOR_VERSION, "seed": seed, "scale": True, "interval_seconds": scale.INTERVAL,
+              "window": {"start": start, "end": end, "seconds": end - start}, "cluster_label": "cluster", "cluster": "bench",
+              "namespaces": ["bench-rs-%02d" % i for i in range(scale.NAMESPACES)],
+              "containers": scale.NAMESPACES * scale.DEPLOYMENTS * scale.REPLICAS,
+              "generation": {**written, "total_seconds": round(time.monotonic() - t0, 2)}}
+    (out / "ground_truth.json").write_text(json.dumps(ground, indent=1, sort_keys=True))
+    return ground["generation"]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, type=Path)
@@ -97,8 +113,9 @@ def main(argv=None) -> int:
     parser.add_argument("--end", type=int)
     parser.add_argument("--days", type=int, default=WINDOW_DAYS)
     parser.add_argument("--prometheus", default="prometheus")
+    parser.add_argument("--scale", action="store_true", help="the bench history: 2,000 containers at 30 s (scale.py)")
     args = parser.parse_args(argv)
-    print(json.dumps(generate(args.out, seed=args.seed, end=args.end, prometheus_bin=args.prometheus, days=args.days)))
+    print(json.dumps(generate(args.out, seed=args.seed, scale=args.scale, end=args.end, prometheus_bin=args.prometheus, days=args.days)))
     return 0
 
 
