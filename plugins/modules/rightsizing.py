@@ -91,7 +91,7 @@ options:
   idle_network_bps: {description: Pod receive traffic below this (bytes/s) counts as idle., type: float, default: 1024}
   price_cpu_hour: {description: Price of one vCPU-hour (OpenCost's default list price)., type: float, default: 0.031611}
   price_memory_gib_hour: {description: Price of one GiB-hour of memory., type: float, default: 0.004237}
-  warn_monthly_saving: {description: An over-provisioned container saving at least this a month is a warning, else info., type: float, default: 10}
+  warn_monthly_saving: {description: 'An over-provisioned container saving at least this a month is a warning, else info.', type: float, default: 10}
   series_top:
     description: How many top offenders (OOM-killed and throttled first, then by monthly change) carry hourly usage
       series (C(series) in RV(containers)) for the report's pictures. V(0) for none.
@@ -189,7 +189,7 @@ def argument_spec():
         price_cpu_hour=dict(type="float", default=0.031611), price_memory_gib_hour=dict(type="float", default=0.004237),
         warn_monthly_saving=dict(type="float", default=10.0), use_api=dict(type="bool", default=True),
         series_top=dict(type="int", default=5),
-        fail_on=dict(type="raw", default="never"),
+        fail_on={"type": "str", "choices": ["never", "none", "info", "warning", "critical"], "default": "never"},
     )
 
 

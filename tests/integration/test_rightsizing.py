@@ -151,7 +151,7 @@ def proxy(lab_prometheus):
     class Handler(http.server.BaseHTTPRequestHandler):
         def _handle(self):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            mode, _, rest = self.path.lstrip("/").partition("/")
+            mode, _sep, rest = self.path.lstrip("/").partition("/")
             if mode == "deny-all" or (mode == "deny-cfs" and b"cfs_throttled" in urllib.request.unquote_to_bytes(self.path.encode() + body)):
                 self.send_response(403)
                 self.send_header("Content-Type", "text/plain")

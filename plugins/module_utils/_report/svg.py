@@ -199,8 +199,8 @@ def lines(chart, width=560, height=180, left=56, bottom=22):
     for frac in (0, 0.5, 1):
         value = top / 1.1 * frac
         text = ("%.2f" % value if value < 10 else _number(value)) + (" " + chart["unit"] if chart.get("unit") and frac == 1 else "")
-        parts.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#e0e0e0"/><text x="%d" y="%.1f" font-size="10" text-anchor="end" fill="#616161">%s</text>' % (
-            left, left + plot_w, y(value), y(value), left - 4, y(value) + 3, escape(text)))
+        parts.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#e0e0e0"/>' % (left, left + plot_w, y(value), y(value)))
+        parts.append('<text x="%d" y="%.1f" font-size="10" text-anchor="end" fill="#616161">%s</text>' % (left - 4, y(value) + 3, escape(text)))
     for index, line in enumerate(drawn):
         colour = COLOURS.get(line.get("state"), SLATE)
         path = " ".join("%s%.1f %.1f" % ("M" if i == 0 else "L", x(t), y(v)) for i, (t, v) in enumerate(line["points"]))

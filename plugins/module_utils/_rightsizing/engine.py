@@ -227,7 +227,8 @@ def idle(cpu, network, requests, spec_cpu_request, end, opts):
             last_busy = t
     last = max(by_t)
     if end - last > 2 * opts["step"] + 300:
-        return {"idle": False, "idle_for_seconds": 0, "signals": signals, "reason": "no samples in the last %.0f min: gone or scaled to 0, not idle" % ((end - last) / 60)}
+        return {"idle": False, "idle_for_seconds": 0, "signals": signals,
+                "reason": "no samples in the last %.0f min: gone or scaled to 0, not idle" % ((end - last) / 60)}
     idle_for = last - (last_busy if last_busy is not None else min(by_t)) if last_busy != last else 0.0
     return {"idle": idle_for >= opts["idle_after"], "idle_for_seconds": int(idle_for), "signals": signals,
             "since": last_busy, "reason": "CPU under %d %% of requests%s for %.1f h" % (
@@ -278,8 +279,10 @@ def usage_series(demand, memory, request_timeline, spec, bucket=3600.0):
     timeline = sorted(request_timeline or ())
 
     def requested(index):
-        points = [[t, v[index]] for t, *v in timeline if v[index] is not None]
-        return points + [[cpu[-1][0] if cpu else t, points[-1][1]]] if points else []
+        points = [[entry[0], entry[1 + index]] for entry in timeline if entry[1 + index] is not None]
+        if points and cpu:
+            points.append([cpu[-1][0], points[-1][1]])
+        return points
 
     limits = spec.get("limits") or {}
     return {"cpu": cpu, "memory": mem, "cpu_request": requested(0), "memory_request": requested(1),

@@ -31,13 +31,13 @@ def container_findings(c, opts):
     if c["confidence"]["level"] == "insufficient":
         return [finding("rightsizing.insufficient_history", "info", about, "No recommendation: %s." % c["confidence"]["reason"],
                         "Run again once it has more history.", {"history": c["history"]}, "history")]
+    rec = c["recommendation"]
     if c["ooms"]:
         last = c["ooms"][-1]
-        out.append(finding("rightsizing.oom_killed", "critical", about,
-                           "OOM-killed %d time(s) in the window, last at a %s limit (pod %s); peak scraped %s." % (
-                               len(c["ooms"]), _mib(last["limit"] or 0), last["pod"], _mib(c["usage"]["memory"]["peak"])),
-                           "Set memory to %s (%s)." % (memory_text(c["recommendation"]["requests"]["memory"]) if c["recommendation"] else "?",
-                                                      c["recommendation"]["reasons"]["memory"] if c["recommendation"] else ""), ev, "memory"))
+        message = "OOM-killed %d time(s) in the window, last at a %s limit (pod %s); peak scraped %s." % (
+            len(c["ooms"]), _mib(last["limit"] or 0), last["pod"], _mib(c["usage"]["memory"]["peak"]))
+        fix = "Set memory to %s (%s)." % (memory_text(rec["requests"]["memory"]), rec["reasons"]["memory"]) if rec else "Raise the memory limit."
+        out.append(finding("rightsizing.oom_killed", "critical", about, message, fix, ev, "memory"))
     thr = c["throttling"]
     if thr and thr["share_of_time_over_10pct"] >= 0.01:
         severity = "critical" if thr["share_of_time_over_10pct"] >= 0.25 else "warning"
@@ -61,8 +61,9 @@ def container_findings(c, opts):
         "memory": change(cur.get("memory"), rec["requests"]["memory"], opts["min_change_memory"], opts["min_change_share"]),
     }
     ids = set(f["id"] for f in out)
-    words = {"cpu": lambda v: cpu_text(v), "memory": lambda v: memory_text(v)}
-    ups = [r for r, m in moves.items() if m == "up" and not (r == "cpu" and "rightsizing.cpu_throttled" in ids) and not (r == "memory" and "rightsizing.oom_killed" in ids)]
+    words = {"cpu": cpu_text, "memory": memory_text}
+    covered = {"cpu": "rightsizing.cpu_throttled", "memory": "rightsizing.oom_killed"}
+    ups = [r for r, m in moves.items() if m == "up" and covered[r] not in ids]
     downs = [r for r, m in moves.items() if m == "down"]
     if ups:
         out.append(finding("rightsizing.under_provisioned", "warning", about,
@@ -73,8 +74,10 @@ def container_findings(c, opts):
         saving = monthly_cost(freed.get("cpu"), freed.get("memory"), (c["cost"] or {}).get("pods") or 1.0, opts)
         severity = "warning" if saving >= opts.get("warn_monthly_saving", 10.0) else "info"
         out.append(finding("rightsizing.over_provisioned", severity, about,
-                           "Over-requested: %s; about %.2f a month to save." % ("; ".join("%s %s -> %s" % (r, words[r](cur.get(r)), words[r](rec["requests"][r])) for r in downs), saving),
-                           "Lower the request(s) to the recommendation (backtest %s)." % ("holds" if c["backtest"]["holds"] else "does not hold"), ev, "requests"))
+                           "Over-requested: %s; about %.2f a month to save." % (
+                               "; ".join("%s %s -> %s" % (r, words[r](cur.get(r)), words[r](rec["requests"][r])) for r in downs), saving),
+                           "Lower the request(s) to the recommendation (backtest %s)." % ("holds" if c["backtest"]["holds"] else "does not hold"),
+                           ev, "requests"))
     return out
 
 

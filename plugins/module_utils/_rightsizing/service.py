@@ -218,8 +218,7 @@ def namespace_histories(fetch, q, specs, hpas, opts):
             if m.get(q.ctr) == ctr and m.get(q.pod) in pods:
                 limits = dict(mem_limit.get((m.get(q.pod), ctr), ()))
                 for t, v in series["values"]:
-                    for _ in range(int(round(float(v)))):
-                        ooms.append((float(t), m.get(q.pod), limits.get(float(t))))
+                    ooms.extend([(float(t), m.get(q.pod), limits.get(float(t)))] * int(round(float(v))))
         changes, seen, timeline = [], None, []
         merged = {}
         for pod in pods:
@@ -267,9 +266,10 @@ def rightsize(params, prom, k8s, end, k8s_error=None):
     fetch = Fetch(prom, start, end, opts["step"])
     namespaces = list(params.get("namespaces") or [])
     if not namespaces:
+        names = params.get("label_names") or {}
+        label = names.get("namespace", "namespace")
         found = fetch.instant("namespaces", "count by (%s) (last_over_time(container_cpu_usage_seconds_total{%s!=\"\"}[%ds]))" % (
-            (params.get("label_names") or {}).get("namespace", "namespace"), (params.get("label_names") or {}).get("container", "container"), int(opts["history"])))
-        label = (params.get("label_names") or {}).get("namespace", "namespace")
+            label, names.get("container", "container"), int(opts["history"])))
         namespaces = sorted(r["metric"].get(label, "") for r in found or () if r["metric"].get(label))
     containers, patches, findings_out, spec_errors = [], [], [], []
     if k8s_error is not None:
@@ -349,4 +349,3 @@ def run(params, now, prometheus_factory=None, k8s_factory=None):
         except ToolkitError as exc:
             k8s_error = exc
     return rightsize(params, prom, k8s, end, k8s_error)
-

@@ -78,10 +78,9 @@ ARCHETYPES = [
     Archetype("hpa-frontend", "Deployment", "hpa_managed", 2, [
         Container("frontend", res(1.0, 512 * MI), res(None, 512 * MI), ("steady", 0.35, 0.02), ("steady", 250 * MI, 5 * MI))],
         hpa={"min": 2, "max": 6, "cpu_utilization": 70}),
-    Archetype("resized-search", "Deployment", "requests_changed", 2, [
-        Container("search", res(0.6, 1 * GI), res(None, 1 * GI), ("steady", 0.40, 0.03), ("steady", 500 * MI, 8 * MI),
-                  old_requests=res(2.0, 2 * GI), old_limits=res(None, 2 * GI))],
-        change_day=7.0),
+    Archetype("resized-search", "Deployment", "requests_changed", 2, [Container(
+        "search", res(0.6, 1 * GI), res(None, 1 * GI), ("steady", 0.40, 0.03), ("steady", 500 * MI, 8 * MI),
+        old_requests=res(2.0, 2 * GI), old_limits=res(None, 2 * GI))], change_day=7.0),
     Archetype("fresh-service", "Deployment", "new_workload", 1, [
         Container("svc", res(0.5, 512 * MI), res(None, 512 * MI), ("steady", 0.10, 0.01), ("steady", 120 * MI, 3 * MI))],
         age_hours=6.0),

@@ -81,8 +81,8 @@ def generate(out: Path, *, seed=42, scale=False, end=None, prometheus_bin="prome
         "cluster_label": "cluster", "cluster": design.CLUSTER, "policy": truth.POLICY,
         "containers": truth.build(rows, n),
         "pods": sorted(({"name": p.name, "workload": "%s/%s" % (p.arch.kind, p.arch.name), "node": p.node,
-                               "start": start + p.k0 * INTERVAL_SECONDS, "end": start + p.k1 * INTERVAL_SECONDS} for p in pods),
-                             key=lambda p: (p["workload"], p["start"], p["name"])),
+                         "start": start + p.k0 * INTERVAL_SECONDS, "end": start + p.k1 * INTERVAL_SECONDS} for p in pods),
+                       key=lambda p: (p["workload"], p["start"], p["name"])),
     }
     modelled = time.monotonic() - t0
     written = write_tsdb(prometheus_bin, out / "work", series, start * 1000, n, out / "tsdb")

@@ -120,7 +120,7 @@ def test_idle_from_cpu_and_network_with_its_duration():
 
 def test_gone_workload_is_not_idle():
     cpu = {"p1": series(14, lambda i: 0.001, start=END - 14 * DAY)[:288 * 10]}
-    out = engine.size_container(history(cpu, {"p1": [(t, 1.0) for t, _ in cpu["p1"]]}), END)
+    out = engine.size_container(history(cpu, {"p1": [(t, 1.0) for t, _v in cpu["p1"]]}), END)
     assert not out["idle"]["idle"] and "not idle" in out["idle"]["reason"]
 
 
