@@ -274,3 +274,15 @@ def test_report_section_pictures_the_top_offenders(sized):
     assert "StatefulSet %s/oom-cache cache: memory" % NS in titles and charts[-1]["series"][0][0] == NS
     memory = next(c for c in charts if c["title"] == "StatefulSet %s/oom-cache cache: memory" % NS)
     assert [line["label"] for line in memory["lines"]][1:3] == ["request", "limit"]
+
+
+def test_recommendations_stable_under_a_shorter_window(sized, lab_prometheus, lab_k8s, usage):
+    shorter = run_module("rightsizing", args(lab_prometheus, lab_k8s, usage, history="13d", series_top=0))
+    assert not shorter.get("failed"), shorter.get("msg")
+    before = {(c["name"], c["container"]): c["recommendation"] for c in sized["containers"] if c["recommendation"]}
+    after = {(c["name"], c["container"]): c["recommendation"] for c in shorter["containers"] if c["recommendation"]}
+    assert set(before) == set(after)
+    for key, rec in before.items():
+        for resource in ("cpu", "memory"):
+            old, new = rec["requests"][resource], after[key]["requests"][resource]
+            assert abs(new - old) <= 0.05 * old, (key, resource, old, new)
