@@ -251,11 +251,15 @@ def namespace_histories(fetch, q, specs, hpas, opts):
     return histories, missing, no_usage
 
 
+def offence(c, findings):
+    """Rank key of a container for the pictures: OOM-killed and throttled first, then by monthly change."""
+    return (-sum(1 for f in findings if f["severity"] == "critical"), -abs((c.get("cost") or {}).get("monthly_change", 0.0)),
+            c["namespace"], c["name"], c["container"])
+
+
 def offenders(sized, histories, top):
-    """The `top` containers most worth a picture: OOM-killed and throttled first, then by monthly change."""
-    ranked = sorted(zip(sized, histories), key=lambda pair: (
-        -sum(1 for f in pair[0]["findings"] if f["severity"] == "critical"), -abs((pair[0].get("cost") or {}).get("monthly_change", 0.0)),
-        pair[0]["name"], pair[0]["container"]))
+    """The `top` containers of one namespace most worth a picture (candidates for the global top)."""
+    ranked = sorted(zip(sized, histories), key=lambda pair: offence(pair[0], pair[0]["findings"]))
     return [pair for pair in ranked if pair[0]["findings"]][:max(0, int(top or 0))]
 
 
@@ -297,6 +301,7 @@ def rightsize(params, prom, k8s, end, k8s_error=None):
         for c, h in offenders(sized, histories, params.get("series_top", 5)):
             c["series"] = usage_series(cpu_demand(h["cpu"], h["throttle"]), h["memory"], h["request_timeline"], c["current"])
         for c in sized:
+            c["rank"] = offence(c, c["findings"]) if c.get("series") else None
             c["finding_ids"] = sorted(set(f["id"] for f in c.pop("findings")))
         for name in missing:
             findings_out.append(finding("rightsizing.missing_metrics", "warning", subject("Namespace", ns, ""),
@@ -328,6 +333,11 @@ def rightsize(params, prom, k8s, end, k8s_error=None):
         "namespaces": namespaces, "queries": prom.stats.get("queries"), "samples": prom.stats.get("samples"),
         "errors": fetch.errors + spec_errors,
     }
+    pictured = sorted((c for c in containers if c["rank"] is not None), key=lambda c: c["rank"])
+    for c in pictured[max(0, int(params.get("series_top", 5) or 0)):]:
+        del c["series"]
+    for c in containers:
+        del c["rank"]
     containers.sort(key=lambda c: (c["namespace"], c["kind"], c["name"], c["container"]))
     return {"changed": False, "containers": containers, "patches": patches, "findings": ordered, "summary": summary}
 
