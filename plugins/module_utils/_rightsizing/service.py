@@ -64,18 +64,21 @@ class Queries:
         self.window = "%ds" % int(opts["rate_window"])
         self.history = "%ds" % int(opts["history"])
 
-    def range_queries(self):
+    def range_queries(self, pods=None):
+        """The step series of one batch: ``pods`` (names) or the whole namespace (None)."""
         w, s, by = self.window, self.step, self.by
+        only = "" if pods is None else ', %s=~"%s"' % (self.pod, "|".join(p.replace(".", "\\\\.") for p in pods))
+        sel, ctr_sel = self.sel + only, self.ctr_sel + only
         return {
-            "cpu": "max by (%s) (rate(container_cpu_usage_seconds_total{%s}[%s]))" % (by, self.ctr_sel, w),
+            "cpu": "max by (%s) (rate(container_cpu_usage_seconds_total{%s}[%s]))" % (by, ctr_sel, w),
             "throttle": "max by (%s) (rate(container_cpu_cfs_throttled_periods_total{%s}[%s]) / rate(container_cpu_cfs_periods_total{%s}[%s]))" % (
-                by, self.ctr_sel, w, self.ctr_sel, w),
-            "memory": "max by (%s) (max_over_time(container_memory_working_set_bytes{%s}[%s]))" % (by, self.ctr_sel, s),
-            "network": "sum by (%s, %s) (rate(container_network_receive_bytes_total{%s}[%s]))" % (self.ns, self.pod, self.sel, w),
-            "requests": 'max by (%s, resource) (kube_pod_container_resource_requests{%s, resource=~"cpu|memory"})' % (by, self.sel),
-            "memory_limit": 'max by (%s) (kube_pod_container_resource_limits{%s, resource="memory"})' % (by, self.sel),
+                by, ctr_sel, w, ctr_sel, w),
+            "memory": "max by (%s) (max_over_time(container_memory_working_set_bytes{%s}[%s]))" % (by, ctr_sel, s),
+            "network": "sum by (%s, %s) (rate(container_network_receive_bytes_total{%s}[%s]))" % (self.ns, self.pod, sel, w),
+            "requests": 'max by (%s, resource) (kube_pod_container_resource_requests{%s, resource=~"cpu|memory"})' % (by, sel),
+            "memory_limit": 'max by (%s) (kube_pod_container_resource_limits{%s, resource="memory"})' % (by, sel),
             "ooms": ('max by (%s) (increase(kube_pod_container_status_restarts_total{%s}[%s])) * on (%s) '
-                     'max by (%s) (kube_pod_container_status_last_terminated_reason{%s, reason="OOMKilled"})') % (by, self.sel, s, by, by, self.sel),
+                     'max by (%s) (kube_pod_container_status_last_terminated_reason{%s, reason="OOMKilled"})') % (by, sel, s, by, by, sel),
         }
 
     def owner_queries(self):
@@ -110,7 +113,11 @@ class Fetch:
         except ToolkitError as exc:
             if not self.reached:
                 raise ToolkitError("prometheus_url %s: %s" % (self.prom.http.base_url, _forbidden_hint(exc)), kind=exc.kind, status=exc.status)
-            self.errors.append({"query": name, "kind": exc.kind, "status": exc.status, "msg": _forbidden_hint(exc)})
+            same = [e for e in self.errors if e["query"] == name]
+            if same:
+                same[0]["count"] += 1
+            else:
+                self.errors.append({"query": name, "kind": exc.kind, "status": exc.status, "msg": _forbidden_hint(exc), "count": 1})
             return None
 
     def range(self, name, expr):
@@ -183,27 +190,79 @@ def read_specs(k8s, namespace):
     return workloads, hpas
 
 
-def latest(by_time):
-    return by_time[max(by_time)] if by_time else {}
+BATCH_PODS = 24
 
 
-def namespace_histories(fetch, q, specs, hpas, opts):
-    """ContainerHistory dicts for one namespace, and the metric families found missing."""
-    results = {name: fetch.range(name, expr) for name, expr in q.range_queries().items()}
-    results.update({name: fetch.instant(name, expr) for name, expr in q.owner_queries().items()})
-    cpu, throttle, memory = by_container(results["cpu"], q), by_container(results["throttle"], q), by_container(results["memory"], q)
-    network = by_container(results["network"], q, keep_pod=False)
-    mem_limit = by_container(results["memory_limit"], q)
-    owner_of = owners(results, q)
-    requests = {}
-    for series in results["requests"] or ():
+def pod_batches(owner_of):
+    """Pods grouped by workload, workloads packed into batches of about BATCH_PODS pods, so memory stays
+    bounded by the batch, not the namespace; [None] (one namespace-wide batch) when owners are unknown."""
+    if not owner_of:
+        return [None]
+    by_workload = {}
+    for pod, owner in owner_of.items():
+        by_workload.setdefault(owner, []).append(pod)
+    batches, current = [], []
+    for owner in sorted(by_workload):
+        pods = sorted(by_workload[owner])
+        if current and len(current) + len(pods) > BATCH_PODS:
+            batches.append(current)
+            current = []
+        current += pods
+    return batches + ([current] if current else [])
+
+
+def request_runs(result, q):
+    """{(pod, container): [(t, resource, value)]}: only the samples where a request changes."""
+    out = {}
+    for series in result or ():
         m = series["metric"]
-        slot = requests.setdefault((m.get(q.pod), m.get(q.ctr)), {})
+        runs = out.setdefault((m.get(q.pod), m.get(q.ctr)), [])
+        last = None
         for t, v in series["values"]:
-            slot.setdefault(float(t), {})[m.get("resource")] = float(v)
-    missing = [name for name in ("cpu", "memory", "requests", "ooms", "pod_owner") if results.get(name) == [] and any(specs.values())]
-    if results.get("throttle") == [] and any(s["limits"].get("cpu") for w in specs.values() for s in w["containers"].values()):
-        missing.append("throttle")
+            if v != last:
+                runs.append((float(t), m.get("resource"), float(v)))
+                last = v
+    return out
+
+
+def compact(name, result, q):
+    """One range result in the small form the sizing needs (the JSON is dropped right after)."""
+    if result is None:
+        return None
+    if name == "network":
+        return by_container(result, q, keep_pod=False)
+    if name == "requests":
+        return request_runs(result, q)
+    if name == "ooms":
+        return [(series["metric"].get(q.pod), series["metric"].get(q.ctr), float(t), int(round(float(v))))
+                for series in result for t, v in series["values"] if float(v) >= 0.5]
+    return by_container(result, q)
+
+
+def request_timeline(runs_by_pod):
+    """[(t, cpu, memory)] each time the requests in force change, across the pods of one workload container."""
+    events = sorted(e for runs in runs_by_pod for e in runs)
+    current, timeline = {}, []
+    for t, resource, value in events:
+        current[resource] = value
+        value_now = (current.get("cpu"), current.get("memory"))
+        if timeline and timeline[-1][0] == t:
+            timeline[-1] = (t,) + value_now
+        elif not timeline or timeline[-1][1:] != value_now:
+            timeline.append((t,) + value_now)
+    return [entry for i, entry in enumerate(timeline) if i == 0 or entry[1:] != timeline[i - 1][1:]]
+
+
+def latest(runs):
+    out = {}
+    for _t, resource, value in runs or ():
+        out[resource] = value
+    return out
+
+
+def batch_histories(data, q, owner_of, specs, hpas, opts):
+    cpu, throttle, memory = data["cpu"] or {}, data["throttle"] or {}, data["memory"] or {}
+    network, mem_limit, requests = data["network"] or {}, data["memory_limit"] or {}, data["requests"] or {}
     groups = {}
     for (pod, ctr) in set(cpu) | set(memory):
         kind, name = owner_of.get(pod) or guess_owner(pod)
@@ -212,32 +271,19 @@ def namespace_histories(fetch, q, specs, hpas, opts):
     histories = []
     for (kind, name, ctr), pods in sorted(groups.items()):
         spec = (specs.get((kind, name)) or {}).get("containers", {}).get(ctr)
+        members = set(pods)
         ooms = []
-        for series in results["ooms"] or ():
-            m = series["metric"]
-            if m.get(q.ctr) == ctr and m.get(q.pod) in pods:
-                limits = dict(mem_limit.get((m.get(q.pod), ctr), ()))
-                for t, v in series["values"]:
-                    ooms.extend([(float(t), m.get(q.pod), limits.get(float(t)))] * int(round(float(v))))
-        changes, seen, timeline = [], None, []
-        merged = {}
-        for pod in pods:
-            for t, value in (requests.get((pod, ctr)) or {}).items():
-                merged.setdefault(t, value)
-        for t in sorted(merged):
-            value = (merged[t].get("cpu"), merged[t].get("memory"))
-            if value != seen:
-                if seen is not None:
-                    changes.append({"time": t, "cpu": value[0], "memory": value[1]})
-                timeline.append((t, value[0], value[1]))
-                seen = value
-        if spec is None and merged:
-            last = merged[max(merged)]
-            spec = {"requests": dict(last), "limits": {}}
+        for pod, c, t, count in data["ooms"] or ():
+            if c == ctr and pod in members:
+                ooms.extend([(t, pod, dict(mem_limit.get((pod, ctr), ())).get(t))] * count)
+        timeline = request_timeline([requests.get((p, ctr)) or [] for p in pods])
+        changes = [{"time": t, "cpu": c, "memory": m} for t, c, m in timeline[1:]]
+        if spec is None and timeline:
+            spec = {"requests": {k: v for k, v in zip(("cpu", "memory"), timeline[-1][1:]) if v is not None}, "limits": {}}
         histories.append({
             "namespace": q.namespace, "kind": kind, "name": name, "container": ctr, "step": opts["step"], "spec": spec,
             "in_api": (kind, name) in specs, "hpa": hpas.get((kind, name)),
-            "cpu": {p: cpu.get((p, ctr), []) for p in pods if (p, ctr) in cpu},
+            "cpu": {p: cpu[(p, ctr)] for p in pods if (p, ctr) in cpu},
             "throttle": {p: throttle[(p, ctr)] for p in pods if (p, ctr) in throttle},
             "memory": {p: memory[(p, ctr)] for p in pods if (p, ctr) in memory},
             "network": {p: network[p] for p in pods if p in network},
@@ -245,10 +291,32 @@ def namespace_histories(fetch, q, specs, hpas, opts):
             "ooms": sorted(ooms, key=lambda o: o[0]), "requests_changed": changes, "request_timeline": timeline,
             "average_pods": round(sum(len(cpu.get((p, ctr), ())) for p in pods) / windows, 3),
         })
-    seen_keys = set((h["kind"], h["name"], h["container"]) for h in histories)
+    return histories
+
+
+def namespace_histories(fetch, q, specs, hpas, opts, consume):
+    """Hand the ContainerHistory dicts of one namespace to ``consume`` batch by batch; return the metric
+    families found missing and the spec containers without usage."""
+    owner_results = {name: fetch.instant(name, expr) for name, expr in q.owner_queries().items()}
+    owner_of = owners(owner_results, q)
+    found = dict.fromkeys(("cpu", "throttle", "memory", "network", "requests", "memory_limit", "ooms"), False)
+    seen_keys = set()
+    for pods in pod_batches(owner_of):
+        data = {}
+        for name, expr in q.range_queries(pods).items():
+            data[name] = compact(name, fetch.range(name, expr), q)
+            found[name] = found[name] or data[name] is None or bool(data[name])
+        histories = batch_histories(data, q, owner_of, specs, hpas, opts)
+        del data
+        seen_keys.update((h["kind"], h["name"], h["container"]) for h in histories)
+        consume(histories)
+    found["pod_owner"] = owner_results.get("pod_owner") != []
+    missing = [name for name in ("cpu", "memory", "requests", "ooms", "pod_owner") if not found[name] and any(specs.values())]
+    if not found["throttle"] and any(s["limits"].get("cpu") for w in specs.values() for s in w["containers"].values()):
+        missing.append("throttle")
     no_usage = [(kind, name, ctr) for (kind, name), w in specs.items() for ctr in w["containers"]
                 if (kind, name, ctr) not in seen_keys and w.get("replicas") != 0 and kind != "Job"]
-    return histories, missing, no_usage
+    return missing, no_usage
 
 
 def offence(c, findings):
@@ -292,17 +360,23 @@ def rightsize(params, prom, k8s, end, k8s_error=None):
                 findings_out.append(finding("rightsizing.spec_unavailable", "warning", subject("Namespace", ns, ""),
                                             "Could not read workloads in %s from the API (%s): current values come from kube-state-metrics." % (ns, exc.msg),
                                             "Grant get/list on workloads and HPAs in %s." % ns, {"error_kind": exc.kind}, "spec"))
-        histories, missing, no_usage = namespace_histories(fetch, q, specs, hpas, opts)
-        sized = [size_container(h, end, opts) for h in histories]
-        for c, h in zip(sized, histories):
-            c["in_api"] = h["in_api"]
-            c["findings"] = container_findings(c, opts)
-            findings_out.extend(c["findings"])
-        for c, h in offenders(sized, histories, params.get("series_top", 5)):
-            c["series"] = usage_series(cpu_demand(h["cpu"], h["throttle"]), h["memory"], h["request_timeline"], c["current"])
-        for c in sized:
-            c["rank"] = offence(c, c["findings"]) if c.get("series") else None
-            c["finding_ids"] = sorted(set(f["id"] for f in c.pop("findings")))
+        sized = []
+
+        def consume(histories, sized=sized):
+            """Size one batch at once, so its step series are dropped before the next batch is fetched."""
+            batch = [size_container(h, end, opts) for h in histories]
+            for c, h in zip(batch, histories):
+                c["in_api"] = h["in_api"]
+                c["findings"] = container_findings(c, opts)
+                findings_out.extend(c["findings"])
+            for c, h in offenders(batch, histories, params.get("series_top", 5)):
+                c["series"] = usage_series(cpu_demand(h["cpu"], h["throttle"]), h["memory"], h["request_timeline"], c["current"])
+            for c in batch:
+                c["rank"] = offence(c, c["findings"]) if c.get("series") else None
+                c["finding_ids"] = sorted(set(f["id"] for f in c.pop("findings")))
+            sized.extend(batch)
+
+        missing, no_usage = namespace_histories(fetch, q, specs, hpas, opts, consume)
         for name in missing:
             findings_out.append(finding("rightsizing.missing_metrics", "warning", subject("Namespace", ns, ""),
                                         "No %s series for namespace %s: sizing is partial." % (name, ns),
