@@ -14,6 +14,7 @@ options, for relabelled and shared Prometheus servers.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError
@@ -331,6 +332,21 @@ def offenders(sized, histories, top):
     return [pair for pair in ranked if pair[0]["findings"]][:max(0, int(top or 0))]
 
 
+def size_batch(histories, sized, findings_out, end, opts, top):
+    """Size one batch at once, so its step series are dropped before the next batch is fetched."""
+    batch = [size_container(h, end, opts) for h in histories]
+    for c, h in zip(batch, histories):
+        c["in_api"] = h["in_api"]
+        c["findings"] = container_findings(c, opts)
+        findings_out.extend(c["findings"])
+    for c, h in offenders(batch, histories, top):
+        c["series"] = usage_series(cpu_demand(h["cpu"], h["throttle"]), h["memory"], h["request_timeline"], c["current"])
+    for c in batch:
+        c["rank"] = offence(c, c["findings"]) if c.get("series") else None
+        c["finding_ids"] = sorted(set(f["id"] for f in c.pop("findings")))
+    sized.extend(batch)
+
+
 def rightsize(params, prom, k8s, end, k8s_error=None):
     """The module's result: containers, patches, findings, summary."""
     opts = options(params)
@@ -361,21 +377,7 @@ def rightsize(params, prom, k8s, end, k8s_error=None):
                                             "Could not read workloads in %s from the API (%s): current values come from kube-state-metrics." % (ns, exc.msg),
                                             "Grant get/list on workloads and HPAs in %s." % ns, {"error_kind": exc.kind}, "spec"))
         sized = []
-
-        def consume(histories, sized=sized):
-            """Size one batch at once, so its step series are dropped before the next batch is fetched."""
-            batch = [size_container(h, end, opts) for h in histories]
-            for c, h in zip(batch, histories):
-                c["in_api"] = h["in_api"]
-                c["findings"] = container_findings(c, opts)
-                findings_out.extend(c["findings"])
-            for c, h in offenders(batch, histories, params.get("series_top", 5)):
-                c["series"] = usage_series(cpu_demand(h["cpu"], h["throttle"]), h["memory"], h["request_timeline"], c["current"])
-            for c in batch:
-                c["rank"] = offence(c, c["findings"]) if c.get("series") else None
-                c["finding_ids"] = sorted(set(f["id"] for f in c.pop("findings")))
-            sized.extend(batch)
-
+        consume = functools.partial(size_batch, sized=sized, findings_out=findings_out, end=end, opts=opts, top=params.get("series_top", 5))
         missing, no_usage = namespace_histories(fetch, q, specs, hpas, opts, consume)
         for name in missing:
             findings_out.append(finding("rightsizing.missing_metrics", "warning", subject("Namespace", ns, ""),
