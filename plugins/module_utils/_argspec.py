@@ -123,6 +123,13 @@ MODULE_BOUNDS = {
         "candidates[]": bounds(0, 100, low_open=True, high_open=True), "budget_warning": bounds(0, 100, unit="percent"),
         "incident_min_budget": bounds(0, 100, unit="percent"),
     },
+    "rightsizing": {
+        "cpu_percentile": bounds(0, 100, low_open=True, unit="percentile"), "cpu_limit_percentile": bounds(0, 100, low_open=True, unit="percentile"),
+        "memory_percentile": bounds(0, 100, low_open=True, unit="percentile"), "cpu_margin": bounds(0), "memory_margin": bounds(0),
+        "oom_bump": bounds(1), "max_throttled_share": SHARE, "idle_cpu_share": SHARE, "idle_network_bps": bounds(0),
+        "price_cpu_hour": bounds(0), "price_memory_gib_hour": bounds(0), "warn_monthly_saving": bounds(0), "min_points": AT_LEAST_ONE,
+        "series_top": COUNT,
+    },
     "cert_expiry": {
         "verify_in_days": bounds(0, unit="days"), "warn_days": bounds(0, unit="days"), "critical_days": bounds(0, unit="days"),
         "workers": AT_LEAST_ONE, "per_host_limit": AT_LEAST_ONE, "tls_timeout": SECONDS, "tls_deadline": SECONDS, "tls_retries": COUNT,

@@ -14,9 +14,10 @@ from ansible_collections.sre.toolkit.plugins.module_utils._certs import catalogu
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos import catalogue as chaos
 from ansible_collections.sre.toolkit.plugins.module_utils._health import catalogue as health
 from ansible_collections.sre.toolkit.plugins.module_utils._incidents import catalogue as incidents
+from ansible_collections.sre.toolkit.plugins.module_utils._rightsizing import catalogue as rightsizing
 from ansible_collections.sre.toolkit.plugins.module_utils._slo import catalogue as slo
 
-TABLES = (alerts, certs, chaos, health, incidents, slo)
+TABLES = (alerts, certs, chaos, health, incidents, rightsizing, slo)
 
 
 def catalogue():

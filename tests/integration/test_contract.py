@@ -51,6 +51,15 @@ def test_slo_report(lab_prometheus):
     assert {"slo.budget_low", "slo.objective_unmet_history"} <= {f["id"] for f in result["findings"]}
 
 
+def test_rightsizing(lab_prometheus, lab_k8s):
+    usage = json.loads(Path(lab_prometheus["histories"]["usage"]["ground_truth"]).read_text())
+    result = assert_contract(run_module("rightsizing", {
+        "prometheus_url": lab_prometheus["url"], "kubeconfig": lab_k8s["kubeconfig"], "context": lab_k8s.get("context"),
+        "namespaces": [usage["namespace"]], "end": str(usage["window"]["end"]), "cluster": usage["cluster"]}))
+    designed = {"rightsizing.oom_killed", "rightsizing.cpu_throttled", "rightsizing.idle", "rightsizing.insufficient_history"}
+    assert designed <= {f["id"] for f in result["findings"]}
+
+
 def test_cert_expiry(lab_tls):
     truth = json.loads(Path(lab_tls["targets_file"]).read_text())
     endpoints = [endpoint_spec(e) for e in truth["endpoints"] if "scale" not in e["tags"]]

@@ -368,5 +368,51 @@ def slo(result, now):
     return rows, charts
 
 
+# -- rightsizing -----------------------------------------------------------------------------
+
+def _usage_chart(c, resource, scale, unit):
+    series = c["series"]
+    demand = series.get(resource) or []
+    if not demand:
+        return None
+    start, end = demand[0][0], demand[-1][0] + 3600
+    lines = [{"label": "%s used (hourly peak%s)" % (resource, ", throttled demand counted" if resource == "cpu" else ""),
+              "points": [[t, v / scale] for t, v in demand], "state": "info"}]
+    request = series.get(resource + "_request") or []
+    if request:
+        steps = []
+        for (t, v), nxt in zip(request, request[1:] + [[end, request[-1][1]]]):
+            steps += [[t, v / scale], [nxt[0], v / scale]]
+        lines.append({"label": "request", "points": steps, "state": "ok"})
+    if series.get(resource + "_limit"):
+        lines.append({"label": "limit", "points": [[start, series[resource + "_limit"] / scale], [end, series[resource + "_limit"] / scale]],
+                      "state": "critical", "dash": True})
+    rec = ((c.get("recommendation") or {}).get("requests") or {}).get(resource)
+    if rec:
+        lines.append({"label": "recommended request", "points": [[start, rec / scale], [end, rec / scale]], "state": "warning", "dash": True})
+    return {"kind": "lines", "title": "%s %s/%s %s: %s" % (c["kind"], c["namespace"], c["name"], c["container"], resource),
+            "start": start, "end": end, "unit": unit, "lines": lines,
+            "series": [[line["label"], max(v for _t, v in line["points"])] for line in lines]}
+
+
+def rightsizing(result, now):
+    summary = result.get("summary") or {}
+    rows = []
+    for key in ("containers", "recommended", "idle", "insufficient_history"):
+        _row(rows, key.replace("_", " "), summary.get(key))
+    if summary.get("monthly_change") is not None:
+        rows.append(["monthly change if applied", "%.2f" % summary["monthly_change"]])
+    charts = []
+    for c in result.get("containers") or ():
+        if c.get("series"):
+            charts += [chart for chart in (_usage_chart(c, "cpu", 1.0, "cores"), _usage_chart(c, "memory", 1024.0 ** 2, "MiB")) if chart]
+    waste = summary.get("monthly_saving_by_namespace") or {}
+    if waste:
+        charts.append(bar_chart("Monthly waste by namespace (requests above the recommendation)", sorted(waste.items(), key=lambda kv: -kv[1]),
+                                value_text=lambda v: "%.2f" % v))
+    return rows, charts
+
+
 BUILDERS = {"k8s_health": health, "alert_frequency": alerts, "cert_expiry": certs,
-            "pod_killer": pod_killer, "memory_hog": memory_hog, "incident_timeline": incident, "slo_report": slo}
+            "pod_killer": pod_killer, "memory_hog": memory_hog, "incident_timeline": incident, "slo_report": slo,
+            "rightsizing": rightsizing}

@@ -180,7 +180,40 @@ def calendar(chart, width=960, lane=13, label_width=90):
     return "\n".join(parts)
 
 
-RENDERERS = {"bar": bars, "stacked": stacked, "timeline": timeline, "calendar": calendar}
+def lines(chart, width=560, height=180, left=56, bottom=22):
+    """Lines over one time axis (``lines: [{label, points: [[t, v]], state, dash}]``), y from 0, with a legend."""
+    start, end = float(chart["start"]), float(chart["end"])
+    drawn = [line for line in chart.get("lines") or () if line.get("points")]
+    top = max([v for line in drawn for _t, v in line["points"]] + [1e-9]) * 1.1
+    plot_w, plot_h, y0 = width - left - 10, height - 46 - bottom, 30
+    parts = _open("lines", chart.get("title", ""), width, height + 16 * len(drawn))
+
+    def x(at):
+        return left + plot_w * (min(max(float(at), start), end) - start) / max(end - start, 1e-9)
+
+    def y(value):
+        return y0 + plot_h * (1 - float(value) / top)
+
+    for at, label in _ticks(start, end, False):
+        parts.append('<text x="%.1f" y="%d" font-size="10" text-anchor="middle" fill="#616161">%s</text>' % (x(at), y0 + plot_h + 14, escape(label)))
+    for frac in (0, 0.5, 1):
+        value = top / 1.1 * frac
+        text = ("%.2f" % value if value < 10 else _number(value)) + (" " + chart["unit"] if chart.get("unit") and frac == 1 else "")
+        parts.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#e0e0e0"/>' % (left, left + plot_w, y(value), y(value)))
+        parts.append('<text x="%d" y="%.1f" font-size="10" text-anchor="end" fill="#616161">%s</text>' % (left - 4, y(value) + 3, escape(text)))
+    for index, line in enumerate(drawn):
+        colour = COLOURS.get(line.get("state"), SLATE)
+        path = " ".join("%s%.1f %.1f" % ("M" if i == 0 else "L", x(t), y(v)) for i, (t, v) in enumerate(line["points"]))
+        parts.append('<path d="%s" fill="none" stroke="%s" stroke-width="1.4"%s><title>%s</title></path>' % (
+            path, colour, ' stroke-dasharray="5 3"' if line.get("dash") else "", escape(line["label"])))
+        ly = height + 16 * index
+        parts.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2"%s/><text x="%d" y="%d" font-size="11">%s</text>' % (
+            left, left + 18, ly - 4, ly - 4, colour, ' stroke-dasharray="5 3"' if line.get("dash") else "", left + 24, ly, escape(line["label"])))
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+RENDERERS = {"bar": bars, "stacked": stacked, "timeline": timeline, "calendar": calendar, "lines": lines}
 
 
 def render(chart):

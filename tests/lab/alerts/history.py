@@ -121,14 +121,14 @@ def wait_ready(url, timeout=120.0, proc_alive=lambda: True):
 
 
 def write_tsdb(prometheus_bin, workdir: Path, tl, instances, out_tsdb: Path) -> dict:
-    """Push the alert history into a receiver and snapshot it into out_tsdb (receive())."""
-    return receive(prometheus_bin, workdir, out_tsdb, lambda url: write(url, tl, instances))
+    """Start a receiver Prometheus (remote-write receiver + admin API, loopback only), push the
+    history in time order, snapshot it into out_tsdb, stop the receiver."""
+    return receive_and_snapshot(prometheus_bin, workdir, out_tsdb, lambda url: {"series": write(url, tl, instances)})
 
 
-def receive(prometheus_bin, workdir: Path, out_tsdb: Path, push) -> dict:
-    """Start a receiver Prometheus (remote-write receiver + admin API, loopback only), let
-    `push(url)` write a history in time order (it returns the number of series), snapshot it into
-    out_tsdb, stop the receiver. Also used by the SLI history (tests/lab/sli)."""
+def receive_and_snapshot(prometheus_bin, workdir: Path, out_tsdb: Path, push) -> dict:
+    """Run a receiver Prometheus, call push(url) (returns figures), snapshot into out_tsdb, stop it.
+    Shared by every lab history generator (alerts, sli, usage)."""
     workdir.mkdir(parents=True, exist_ok=True)
     data = workdir / "receiver-data"
     shutil.rmtree(data, ignore_errors=True)
@@ -146,7 +146,7 @@ def receive(prometheus_bin, workdir: Path, out_tsdb: Path, push) -> dict:
         wait_ready(url)
         timings["receiver_start_seconds"] = round(time.monotonic() - t0, 2)
         t0 = time.monotonic()
-        series = push(url)
+        pushed = push(url)
         timings["push_seconds"] = round(time.monotonic() - t0, 2)
         t0 = time.monotonic()
         req = urllib.request.Request(url + "/api/v1/admin/tsdb/snapshot", data=b"", method="POST")
@@ -160,4 +160,4 @@ def receive(prometheus_bin, workdir: Path, out_tsdb: Path, push) -> dict:
         stop_daemon("receiver", workdir, timeout=60)
         timings["receiver_stop_seconds"] = round(time.monotonic() - t0, 2)
         shutil.rmtree(data, ignore_errors=True)
-    return {"series": series, **timings}
+    return {**pushed, **timings}

@@ -90,6 +90,7 @@ def ensure_installed(ctx: LabContext) -> dict:
 HISTORIES = {
     "alerts": "tests.lab.alerts.generator",
     "sli": "tests.lab.sli.generator",
+    "usage": "tests.lab.usage.generator",
 }
 
 

@@ -82,7 +82,8 @@ def generate(out, *, seed=42, scale=False, end=None, prometheus_bin="prometheus"
     modelled = time.monotonic() - t0
     series = series_of(counts)
     first_ms = (start - design.LEAD) * 1000
-    written = history.receive(prometheus_bin, Path(workdir or out / "work"), out / "tsdb", lambda url: push_all(url, first_ms, series))
+    written = history.receive_and_snapshot(prometheus_bin, Path(workdir or out / "work"), out / "tsdb",
+                                           lambda url: {"series": push_all(url, first_ms, series)})
     shutil.rmtree(out / "work", ignore_errors=True)
     ground["generation"] = {"model_seconds": round(modelled, 2), "series": len(series), **written,
                             "total_seconds": round(time.monotonic() - t0, 2)}
