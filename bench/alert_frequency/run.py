@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from bench.children import playbook_once, run_child  # noqa: E402
 from tests.integration.collection import collections_root  # noqa: E402
 
 sys.path.insert(0, str(collections_root()))
@@ -74,31 +74,7 @@ print(json.dumps({"wall": wall, "rss_kib": hwm,
 
 
 def module_in_subprocess(params):
-    code = MODULE_CHILD % {"paths": [str(REPO), str(collections_root())], "params": params}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-PLAYBOOK_CHILD = r'''
-import json, resource, sys, time
-sys.path[:0] = %(paths)r
-from tests.integration.ansible import run_module
-t0 = time.perf_counter()
-result = run_module("alert_frequency", %(params)r)
-wall = time.perf_counter() - t0
-print(json.dumps({"wall": wall, "failed": bool(result.get("failed")), "msg": result.get("msg"),
-                  "rss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
-'''
-
-
-def playbook_once(params):
-    """The real module through ansible-playbook, in a fresh process so its children's peak RSS is its own."""
-    code = PLAYBOOK_CHILD % {"paths": [str(REPO), str(collections_root())], "params": params}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=str(REPO))
-    child = json.loads(out.stdout.strip().splitlines()[-1])
-    if child["failed"]:
-        raise SystemExit("module failed: %s" % child["msg"])
-    return child["wall"], child["rss_kib"]
+    return run_child(MODULE_CHILD, params=params)
 
 
 def main():
@@ -130,7 +106,7 @@ def main():
         if child["episodes"] != episodes:
             raise SystemExit("module and engine disagree: %s vs %s episodes" % (child["episodes"], episodes))
         if not args.no_playbook:
-            wall, rss = playbook_once(params)
+            wall, rss = playbook_once("alert_frequency", params)
             play_s.append(wall)
             play_rss.append(rss)
 

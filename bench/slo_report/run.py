@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from bench.children import playbook_once, run_child  # noqa: E402
 from tests.integration.collection import collections_root  # noqa: E402
 
 sys.path.insert(0, str(collections_root()))
@@ -101,30 +101,7 @@ print(json.dumps({"wall": wall, "rss_kib": hwm, "failed": result["summary"]["fai
 
 
 def module_in_subprocess(params):
-    code = MODULE_CHILD % {"paths": [str(REPO), str(collections_root())], "params": params}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-PLAYBOOK_CHILD = r'''
-import json, resource, sys, time
-sys.path[:0] = %(paths)r
-from tests.integration.ansible import run_module
-t0 = time.perf_counter()
-result = run_module("slo_report", %(params)r)
-wall = time.perf_counter() - t0
-print(json.dumps({"wall": wall, "failed": bool(result.get("failed")), "msg": result.get("msg"),
-                  "rss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
-'''
-
-
-def playbook_once(params):
-    code = PLAYBOOK_CHILD % {"paths": [str(REPO), str(collections_root())], "params": params}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=str(REPO))
-    child = json.loads(out.stdout.strip().splitlines()[-1])
-    if child["failed"]:
-        raise SystemExit("module failed: %s" % child["msg"])
-    return child["wall"], child["rss_kib"]
+    return run_child(MODULE_CHILD, params=params)
 
 
 def main():
@@ -149,7 +126,7 @@ def main():
         module_s.append(child["wall"])
         module_rss.append(child["rss_kib"])
         if not args.no_playbook:
-            wall, rss = playbook_once(params)
+            wall, rss = playbook_once("slo_report", params)
             play_s.append(wall)
             play_rss.append(rss)
     fetch_m = statistics.median(fetch_s)
