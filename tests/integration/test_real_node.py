@@ -1,4 +1,4 @@
-"""The lab's real node (REAL = 10.213.77.1: kubelet + containerd + runc, tests/lab/components/realnode.py):
+"""The lab's real node (REAL = 127.0.0.1, InternalIP 10.213.77.1: kubelet + containerd + runc, tests/lab/components/realnode.py):
 what a real kubelet writes, and the chaos modules against real containers and cgroups.
 
 The node must be up: if the machine refused it, the first test fails with the exact error the

@@ -1,4 +1,4 @@
-"""Lab component: one real node beside the kwok nodes, named by its address, 10.213.77.1 (NODE).
+"""Lab component: one real node beside the kwok nodes, named 127.0.0.1 (NODE), the address its kubelet serves on.
 
 A kubelet built from the same Kubernetes module as the control plane (build-k8s.sh with
 LAB_K8S_KUBELET=1), Debian's containerd 1.6 + runc as its runtime, run as lab daemons with their
@@ -39,11 +39,14 @@ CNI_BIN = Path("/usr/lib/cni")
 BRIDGE = "labcni0"
 SUBNET_PREFIX = "10.213.77"       # the pods' /24; the bridge holds .1, no route or NAT leads off it
 NODE_IP = f"{SUBNET_PREFIX}.1"
-# The node is named by its IP. The apiserver reaches a kubelet at its first address of the preferred
-# types, Hostname before InternalIP; a kubelet's Hostname address is its node name, and a name like
-# "lab-real-0" would be a DNS query leaving the machine. (InternalIP first is no way out: the kwok
-# nodes' InternalIPs are in 192.0.2.0/24, which is this machine's own eth0 subnet.)
-NODE = NODE_IP
+# The kubelet refuses a loopback node IP ("nodeIP can't be loopback address"), so the node's
+# InternalIP is the bridge's address; but it serves on loopback only (the lab's rule: nothing it
+# starts listens beyond 127.0.0.0/8), and the apiserver finds it there: it dials a kubelet at its
+# first address of the preferred types, Hostname before InternalIP, and a kubelet's Hostname
+# address is its node name. So the node is named 127.0.0.1: no DNS query (a name like "lab-real-0"
+# would leave the machine) and no listener on the bridge. (InternalIP first is no way out either:
+# the kwok nodes' InternalIPs are in 192.0.2.0/24, which is this machine's own eth0 subnet.)
+NODE = "127.0.0.1"
 WORKLOADS = REPO_ROOT / "tests" / "lab" / "realnode" / "workloads.yaml"
 NETNS_DIR = Path("/run/netns")
 SYS_NET = Path("/sys/class/net")
@@ -240,10 +243,9 @@ def cni_config(paths: dict) -> dict:
 def kubelet_config(ctx: LabContext, paths: dict, ports: dict, ca_file: Path) -> dict:
     return {
         "apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
-        # The kubelet refuses a loopback node IP ("nodeIP can't be loopback address"), so it serves on
-        # the lab bridge's address, which exists only on this machine; only clients with a certificate
-        # of the cluster CA (the apiserver, for logs and exec) get in.
-        "address": NODE_IP, "port": ports["kubelet"], "readOnlyPort": 0,
+        # loopback only; the apiserver reaches it at the node's name (NODE), logs and exec with a
+        # certificate of the cluster CA
+        "address": NODE, "port": ports["kubelet"], "readOnlyPort": 0,
         "healthzBindAddress": "127.0.0.1", "healthzPort": ports["healthz"],
         "authentication": {"anonymous": {"enabled": False}, "webhook": {"enabled": False}, "x509": {"clientCAFile": str(ca_file)}},
         "authorization": {"mode": "AlwaysAllow"},
