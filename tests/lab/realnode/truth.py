@@ -1,7 +1,7 @@
 """Ground truth of the real node's workloads (namespace lab-real), read from the live cluster once
 the real kubelet has played them: what it wrote is what the tests compare against.
 
-    {"node": "10.213.77.1", "namespace": "lab-real",
+    {"node": "127.0.0.1", "namespace": "lab-real",
      "workloads": {"web": {"replicas": 2, "ready": 2, "pdb": "web", "pods": [...]}, ...},
      "scenarios": {"CrashLoopBackOff": {"pod": ..., "container": ..., "waiting_reason": "CrashLoopBackOff",
                                         "last_terminated_reason": "Error", "last_exit_code": 3, "restart_count": n},
@@ -16,9 +16,10 @@ import json
 from tests.lab.components.k8s import Kubectl, _wait
 
 NAMESPACE = "lab-real"
-NODE = "10.213.77.1"  # components/realnode.py NODE (not imported: that module imports this one)
+NODE = "127.0.0.1"  # components/realnode.py NODE (not imported: that module imports this one)
 SCENARIO_LABEL = "lab.sre-toolkit.io/real-scenario"
 HEALTHY = {"web": 2, "hog-target": 1, "hog-heavy": 1}
+SCENARIOS = ("CrashLoopBackOff", "NotReady", "OOMKilled")
 SETTLE_TIMEOUT = 240.0
 
 
@@ -40,35 +41,42 @@ def _probe_events(kubectl: Kubectl, pod_name: str) -> list:
                   if e["involvedObject"].get("name") == pod_name and e.get("reason") == "Unhealthy")
 
 
-def _scenario_ok(scenario: str, st: dict, kubectl: Kubectl) -> bool:
+def _scenario_ok(scenario: str, st: dict) -> bool:
+    if st.get("deleting"):
+        return False
     if scenario == "CrashLoopBackOff":
         return st["waiting_reason"] == "CrashLoopBackOff" and st["last_terminated_reason"] == "Error" and st["restart_count"] >= 1
     if scenario == "OOMKilled":
         return st["last_terminated_reason"] == "OOMKilled" and st["restart_count"] >= 1
     if scenario == "NotReady":
-        return st["running"] and not st["ready"] and bool(_probe_events(kubectl, st["pod"]))
+        return st["running"] and not st["ready"] and bool(st.get("probe_events"))
     return False
 
 
+def unsettled(snap: dict) -> list:
+    """What in one snapshot is not yet as designed (empty when every scenario has played)."""
+    wrong = [f"deployment {name} ready {snap['workloads'].get(name, {}).get('ready', 0)}/{replicas}"
+             for name, replicas in HEALTHY.items() if snap["workloads"].get(name, {}).get("ready", 0) != replicas]
+    for scenario in SCENARIOS:
+        row = snap["scenarios"].get(scenario)
+        if not row or not _scenario_ok(scenario, row):
+            wrong.append(f"{scenario}: {row}")
+    if snap["pdbs"]["web"]["disruptions_allowed"] != 1:
+        wrong.append(f"pdb web disruptionsAllowed {snap['pdbs']['web']['disruptions_allowed']}")
+    return wrong
+
+
 def settle(kubectl: Kubectl) -> dict:
-    """Wait until the real kubelet has played every scenario and the healthy workloads are ready."""
+    """Wait until the real kubelet has played every scenario and the healthy workloads are ready; the
+    ground truth is the very snapshot that showed it (a crash-looper re-read later may be running again)."""
+    taken = {}
+
     def probe():
-        wrong = []
-        deployments = {d["metadata"]["name"]: d for d in kubectl.items("deployments", NAMESPACE)}
-        for name, replicas in HEALTHY.items():
-            ready = (deployments.get(name) or {}).get("status", {}).get("readyReplicas", 0)
-            if ready != replicas:
-                wrong.append(f"deployment {name} ready {ready}/{replicas}")
-        for pod in kubectl.items("pods", NAMESPACE, SCENARIO_LABEL):
-            scenario = pod["metadata"]["labels"][SCENARIO_LABEL]
-            if pod["metadata"].get("deletionTimestamp") or not _scenario_ok(scenario, _status(pod), kubectl):
-                wrong.append(f"{scenario} pod {pod['metadata']['name']}: {_status(pod)}")
-        pdb = kubectl.get("pdb", "web", NAMESPACE).get("status", {})
-        if pdb.get("disruptionsAllowed") != 1:
-            wrong.append(f"pdb web disruptionsAllowed {pdb.get('disruptionsAllowed')}")
+        taken["snapshot"] = snapshot(kubectl)
+        wrong = unsettled(taken["snapshot"])
         return not wrong, wrong
     _wait("the real node's workloads to settle", probe, timeout=SETTLE_TIMEOUT, interval=2.0)
-    return snapshot(kubectl)
+    return taken["snapshot"]
 
 
 def snapshot(kubectl: Kubectl) -> dict:
@@ -86,7 +94,7 @@ def snapshot(kubectl: Kubectl) -> dict:
     for pod in pods:
         scenario = pod["metadata"].get("labels", {}).get(SCENARIO_LABEL)
         if scenario:
-            row = _status(pod)
+            row = {**_status(pod), "deleting": bool(pod["metadata"].get("deletionTimestamp"))}
             if scenario == "NotReady":
                 row["probe_events"] = _probe_events(kubectl, row["pod"])[:3]
             scenarios[scenario] = row
