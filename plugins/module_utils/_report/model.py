@@ -40,6 +40,9 @@ TITLES = {
     "cert_expiry": "Certificates",
     "pod_killer": "Pod chaos",
     "memory_hog": "Memory pressure",
+    "incident_timeline": "Incident timeline",
+    "slo_report": "SLOs and error budgets",
+    "rightsizing": "Right-sizing and idle workloads",
 }
 ORDER = ("k8s_health", "cert_expiry", "alert_frequency", "pod_killer", "memory_hog")
 MAX_FINDINGS_PER_SECTION = 200

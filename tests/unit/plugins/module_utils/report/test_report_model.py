@@ -238,3 +238,10 @@ def test_junit_and_textfile_use_the_readable_subject():
     text = textfile(model, timestamp=1700000000)
     assert 'sre_toolkit_findings{cluster="prod",module="k8s_health",severity="info"} 3' in text
     assert 'subject="Pod shop/api-1"' in text
+
+
+def test_every_module_with_a_section_builder_has_a_title():
+    from ansible_collections.sre.toolkit.plugins.module_utils._report.model import TITLES
+    from ansible_collections.sre.toolkit.plugins.module_utils._report.sections import BUILDERS
+
+    assert sorted(BUILDERS) == sorted(TITLES)
