@@ -24,6 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from bench import figures  # noqa: E402
 from bench.children import playbook_once, run_child  # noqa: E402
 from tests.integration.collection import collections_root  # noqa: E402
 
@@ -126,18 +127,11 @@ def main():
         "peak_rss_mib": {"module_in_process": round(max(module_rss) / 1024.0, 1)},
         "target": "module_in_process <= 2.0 x fetch_baseline",
     }
-    if play_s:
-        report["median_seconds"]["playbook"] = round(statistics.median(play_s), 3)
-        report["ratio_vs_fetch"]["playbook"] = round(statistics.median(play_s) / fetch_m, 3)
-        report["peak_rss_mib"]["playbook_children"] = round(max(play_rss) / 1024.0, 1)
+    figures.add_playbook(report, play_s, play_rss, fetch_m)
     report["target_met"] = report["ratio_vs_fetch"]["module_in_process"] <= 2.0
-    out = REPO / "bench" / "results" / "alert_frequency.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, sort_keys=True))
+    out = figures.write("alert_frequency", report)
     print("alert_frequency on %(instances)s instances, %(samples)s samples, %(window_days).0f days" % report["lab"])
-    for name, value in report["median_seconds"].items():
-        ratio = report["ratio_vs_fetch"].get(name)
-        print("  %-18s median %8.3f s%s" % (name, value, "" if ratio is None else "   %.2f x fetch" % ratio))
+    figures.print_medians(report)
     print("  peak RSS MiB: %s" % report["peak_rss_mib"])
     print("  episodes %s (ground truth %s); target met: %s" % (episodes, report["episodes_truth"], report["target_met"]))
     print("  written: %s" % out.relative_to(REPO))
