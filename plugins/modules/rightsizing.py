@@ -131,6 +131,8 @@ containers:
     - One entry per workload container, sorted by namespace, kind, name, container.
     - The top O(series_top) offenders also carry C(series) (hourly peaks of CPU demand and working set, the request in force
       over time, the current limits) and every entry its C(finding_ids).
+    - C(series.rank) is the offender's place, 1 the worst (critical findings first, then the largest monthly change, as for
+      O(series_top)); the report draws the pictures in that order, each titled with why it is there.
   returned: success
   type: list
   elements: dict

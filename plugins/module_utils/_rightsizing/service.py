@@ -410,8 +410,11 @@ def rightsize(params, prom, k8s, end, k8s_error=None):
         "errors": fetch.errors + spec_errors,
     }
     pictured = sorted((c for c in containers if c["rank"] is not None), key=lambda c: c["rank"])
-    for c in pictured[max(0, int(params.get("series_top", 5) or 0)):]:
-        del c["series"]
+    for position, c in enumerate(pictured, 1):
+        if position > max(0, int(params.get("series_top", 5) or 0)):
+            del c["series"]
+        else:
+            c["series"]["rank"] = position  # 1 = worst: the report draws the pictures in this order
     for c in containers:
         del c["rank"]
     containers.sort(key=lambda c: (c["namespace"], c["kind"], c["name"], c["container"]))
