@@ -376,23 +376,57 @@ def _usage_chart(c, resource, scale, unit):
     if not demand:
         return None
     start, end = demand[0][0], demand[-1][0] + 3600
+
+    def amount(value):
+        number = human_number(round(value / scale, 3))
+        return "%s %s" % (number, unit[:-1] if number == "1" and unit.endswith("s") else unit)
+
     lines = [{"label": "%s used (hourly peak%s)" % (resource, ", throttled demand counted" if resource == "cpu" else ""),
-              "points": [[t, v / scale] for t, v in demand], "state": "info"}]
+              "points": [[t, v / scale] for t, v in demand], "state": "info", "note": "peak " + amount(max(v for _t, v in demand))}]
     request = series.get(resource + "_request") or []
     if request:
         steps = []
         for (t, v), nxt in zip(request, request[1:] + [[end, request[-1][1]]]):
             steps += [[t, v / scale], [nxt[0], v / scale]]
-        lines.append({"label": "request", "points": steps, "state": "ok"})
-    if series.get(resource + "_limit"):
-        lines.append({"label": "limit", "points": [[start, series[resource + "_limit"] / scale], [end, series[resource + "_limit"] / scale]],
-                      "state": "critical", "dash": True})
+        was = request[0][1] if request[0][1] != request[-1][1] else None
+        lines.append({"label": "request", "points": steps, "state": "ok",
+                      "note": amount(request[-1][1]) if was is None else "now %s, was %s" % (amount(request[-1][1]), amount(was))})
+    limit = series.get(resource + "_limit")
+    if limit:
+        lines.append({"label": "limit", "points": [[start, limit / scale], [end, limit / scale]], "state": "critical", "dash": True, "note": amount(limit)})
     rec = ((c.get("recommendation") or {}).get("requests") or {}).get(resource)
     if rec:
-        lines.append({"label": "recommended request", "points": [[start, rec / scale], [end, rec / scale]], "state": "warning", "dash": True})
-    return {"kind": "lines", "title": "%s %s/%s %s: %s" % (c["kind"], c["namespace"], c["name"], c["container"], resource),
-            "start": start, "end": end, "unit": unit, "lines": lines,
+        lines.append({"label": "recommended request", "points": [[start, rec / scale], [end, rec / scale]], "state": "warning", "dash": True,
+                      "note": amount(rec)})
+    rank = series.get("rank")
+    title = "%s%s %s/%s %s: %s \u2014 %s" % ("#%d " % rank if rank else "", c["kind"], c["namespace"], c["name"], c["container"], resource,
+                                          pictured_because(c))
+    return {"kind": "lines", "title": title, "rank": rank, "start": start, "end": end, "unit": unit, "lines": lines,
             "series": [[line["label"], max(v for _t, v in line["points"])] for line in lines]}
+
+
+def pictured_because(c):
+    """Why a container is among the pictured offenders, in words: what went wrong, then what applying the
+    recommendation saves or costs a month (``OOM-killed 5 times, saves 0.47/month``)."""
+    ids = set(c.get("finding_ids") or ())
+    words = []
+    if "rightsizing.oom_killed" in ids:
+        kills = len(c.get("ooms") or ())
+        words.append("OOM-killed %d time%s" % (kills, "" if kills == 1 else "s") if kills else "OOM-killed")
+    if "rightsizing.cpu_throttled" in ids:
+        share = (c.get("throttling") or {}).get("share_of_time_over_10pct")
+        words.append("CPU throttled %d%% of the time" % round(100 * share) if share else "CPU throttled")
+    if "rightsizing.idle" in ids:
+        idle_for = (c.get("idle") or {}).get("idle_for_seconds")
+        words.append("idle for %s" % human_duration(idle_for) if idle_for else "idle")
+    if "rightsizing.under_provisioned" in ids:
+        words.append("uses more than it requests")
+    if "rightsizing.insufficient_history" in ids:
+        words.append("too little history")
+    change = (c.get("cost") or {}).get("monthly_change") or 0.0
+    if abs(change) >= 0.005:
+        words.append("saves %.2f/month" % -change if change < 0 else "costs %.2f/month more" % change)
+    return ", ".join(words) or "among the largest changes"
 
 
 def rightsizing(result, now):
@@ -403,9 +437,9 @@ def rightsizing(result, now):
     if summary.get("monthly_change") is not None:
         rows.append(["monthly change if applied", "%.2f" % summary["monthly_change"]])
     charts = []
-    for c in result.get("containers") or ():
-        if c.get("series"):
-            charts += [chart for chart in (_usage_chart(c, "cpu", 1.0, "cores"), _usage_chart(c, "memory", 1024.0 ** 2, "MiB")) if chart]
+    pictured = [c for c in result.get("containers") or () if c.get("series")]
+    for c in sorted(pictured, key=lambda c: c["series"].get("rank") or len(pictured) + 1):  # worst first (the module's rank)
+        charts += [chart for chart in (_usage_chart(c, "cpu", 1.0, "cores"), _usage_chart(c, "memory", 1024.0 ** 2, "MiB")) if chart]
     waste = summary.get("monthly_saving_by_namespace") or {}
     if waste:
         charts.append(bar_chart("Monthly waste by namespace (requests above the recommendation)", sorted(waste.items(), key=lambda kv: -kv[1]),

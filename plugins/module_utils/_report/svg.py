@@ -19,11 +19,27 @@ def _short(text, size=30):
     return text if len(text) <= size else text[:size - 1] + "\u2026"
 
 
-def _open(kind, title, width, height):
+def _open(kind, title, width, height, heads=None):
+    """The ``<svg>`` opening with the title drawn in bold; ``heads`` draws it over several lines instead (see _title_lines)."""
+    heads = heads or [title]
     return ['<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" data-kind="%s" width="%d" height="%d" '
             'viewBox="0 0 %d %d" %s>' % (kind, width, height, width, height, FONT),
             "<title>%s</title>" % escape(title),
-            '<text x="0" y="16" font-size="13" font-weight="bold">%s</text>' % escape(title)]
+            '<text x="0" y="16" font-size="13" font-weight="bold">%s</text>' % escape(heads[0])] + [
+        '<text x="0" y="%d" font-size="12" fill="#424242">%s</text>' % (16 + 16 * index, escape(head)) for index, head in enumerate(heads[1:], 1)]
+
+
+def _title_lines(title, width, char_width=8.2):
+    """The title over two lines when it has an em dash (what follows it goes below, so charts side by side
+    line up) or would not fit ``width`` (broken at the last space that fits); each line shortened to fit."""
+    fits = int(width / char_width)
+    head, dash, tail = title.partition(" \u2014 ")
+    if not dash and len(title) <= fits:
+        return [title]
+    if not dash or len(head) > fits:
+        cut = title.rfind(" ", 0, fits)
+        head, tail = (title[:cut], title[cut + 1:]) if cut > 0 else (title[:fits], title[fits:])
+    return [_short(head, fits), _short(tail, fits)]
 
 
 def _number(value):
@@ -180,13 +196,17 @@ def calendar(chart, width=960, lane=13, label_width=90):
     return "\n".join(parts)
 
 
-def lines(chart, width=560, height=180, left=56, bottom=22):
-    """Lines over one time axis (``lines: [{label, points: [[t, v]], state, dash}]``), y from 0, with a legend."""
+def lines(chart, width=560, height=180, left=68, bottom=22):
+    """Lines over one time axis (``lines: [{label, points: [[t, v]], state, dash, note}]``), y from 0, with a legend
+    (each line's label, then its ``note``: a value in words). A title with an em dash, or too long, takes two lines."""
     start, end = float(chart["start"]), float(chart["end"])
     drawn = [line for line in chart.get("lines") or () if line.get("points")]
     top = max([v for line in drawn for _t, v in line["points"]] + [1e-9]) * 1.1
-    plot_w, plot_h, y0 = width - left - 10, height - 46 - bottom, 30
-    parts = _open("lines", chart.get("title", ""), width, height + 16 * len(drawn))
+    heads = _title_lines(chart.get("title", ""), width)
+    extra = 16 * (len(heads) - 1)
+    plot_w, plot_h, y0 = width - left - 10, height - 46 - bottom, 30 + extra
+    height += extra
+    parts = _open("lines", chart.get("title", ""), width, height + 16 * len(drawn), heads)
 
     def x(at):
         return left + plot_w * (min(max(float(at), start), end) - start) / max(end - start, 1e-9)
@@ -198,7 +218,7 @@ def lines(chart, width=560, height=180, left=56, bottom=22):
         parts.append('<text x="%.1f" y="%d" font-size="10" text-anchor="middle" fill="#616161">%s</text>' % (x(at), y0 + plot_h + 14, escape(label)))
     for frac in (0, 0.5, 1):
         value = top / 1.1 * frac
-        text = ("%.2f" % value if value < 10 else _number(value)) + (" " + chart["unit"] if chart.get("unit") and frac == 1 else "")
+        text = ("0" if not frac else "%.2f" % value if value < 10 else _number(value)) + (" " + chart["unit"] if chart.get("unit") and frac == 1 else "")
         parts.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#e0e0e0"/>' % (left, left + plot_w, y(value), y(value)))
         parts.append('<text x="%d" y="%.1f" font-size="10" text-anchor="end" fill="#616161">%s</text>' % (left - 4, y(value) + 3, escape(text)))
     for index, line in enumerate(drawn):
@@ -207,8 +227,9 @@ def lines(chart, width=560, height=180, left=56, bottom=22):
         parts.append('<path d="%s" fill="none" stroke="%s" stroke-width="1.4"%s><title>%s</title></path>' % (
             path, colour, ' stroke-dasharray="5 3"' if line.get("dash") else "", escape(line["label"])))
         ly = height + 16 * index
-        parts.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2"%s/><text x="%d" y="%d" font-size="11">%s</text>' % (
-            left, left + 18, ly - 4, ly - 4, colour, ' stroke-dasharray="5 3"' if line.get("dash") else "", left + 24, ly, escape(line["label"])))
+        parts.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2"%s/><text class="legend" x="%d" y="%d" font-size="11">%s</text>' % (
+            left, left + 18, ly - 4, ly - 4, colour, ' stroke-dasharray="5 3"' if line.get("dash") else "", left + 24, ly,
+            escape(line["label"] + (": " + line["note"] if line.get("note") else ""))))
     parts.append("</svg>")
     return "\n".join(parts)
 
