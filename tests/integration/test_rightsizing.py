@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import socket
 import threading
 import urllib.request
@@ -264,16 +265,80 @@ def test_playbook_reports_and_applies_only_when_asked(lab_prometheus, lab_k8s, u
     assert live_resources(k8s, "Deployment", "steady-api") == before
 
 
+CRITICAL = ("rightsizing.oom_killed", "rightsizing.cpu_throttled")
+
+
+def criticals(c):
+    """How many critical findings a container has (its finding ids, and throttling at the critical share)."""
+    ids = set(c["finding_ids"])
+    throttled = "rightsizing.cpu_throttled" in ids and c["throttling"]["share_of_time_over_10pct"] >= 0.25
+    return ("rightsizing.oom_killed" in ids) + throttled
+
+
 def test_report_section_pictures_the_top_offenders(sized):
     from ansible_collections.sre.toolkit.plugins.module_utils._report.sections import BUILDERS
 
-    pictured = {c["name"] for c in sized["containers"] if c.get("series")}
-    assert {"oom-cache", "starved-worker"} <= pictured and len(pictured) == 5
+    pictured = sorted((c for c in sized["containers"] if c.get("series")), key=lambda c: c["series"]["rank"])
+    assert [c["series"]["rank"] for c in pictured] == [1, 2, 3, 4, 5]
+    assert {c["name"] for c in pictured[:2]} == {"oom-cache", "starved-worker"}, "the critical ones first"
+    assert set(pictured[0]["finding_ids"]) & set(CRITICAL) and criticals(pictured[0])
+    # the module's rank: critical findings first, then the largest monthly change
+    assert pictured == sorted(pictured, key=lambda c: (-criticals(c), -abs(c["cost"]["monthly_change"]), c["name"]))
     _rows, charts = BUILDERS["rightsizing"](sized, None)
-    titles = [c["title"] for c in charts]
-    assert "StatefulSet %s/oom-cache cache: memory" % NS in titles and charts[-1]["series"][0][0] == NS
-    memory = next(c for c in charts if c["title"] == "StatefulSet %s/oom-cache cache: memory" % NS)
+    lines = [c for c in charts if c["kind"] == "lines"]
+    assert [c["rank"] for c in lines] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5], "the charts come in the order of the ranks"
+    assert [c["title"].split(" \u2014 ")[0] for c in lines[::2]] == [
+        "#%d %s %s/%s %s: cpu" % (c["series"]["rank"], c["kind"], NS, c["name"], c["container"]) for c in pictured]
+    assert charts[-1]["kind"] == "bar" and charts[-1]["series"][0][0] == NS
+    memory = next(c for c in lines if c["title"].startswith("#%d StatefulSet %s/oom-cache cache: memory \u2014 OOM-killed " % (
+        next(c["series"]["rank"] for c in pictured if c["name"] == "oom-cache"), NS)))
     assert [line["label"] for line in memory["lines"]][1:3] == ["request", "limit"]
+    assert "CPU throttled 100% of the time" in next(c["title"] for c in lines if "/starved-worker " in c["title"])
+    assert next(c["title"] for c in lines if "/steady-api " in c["title"]).endswith(" \u2014 saves %.2f/month" % -pictured[2]["cost"]["monthly_change"])
+
+
+CHARTS_JS = """[].map.call(document.querySelectorAll('details[data-module=rightsizing] svg[data-kind=lines]'), function (s) {
+  var r = s.getBoundingClientRect(), inside = function (e) { var b = e.getBoundingClientRect();
+    return b.width > 0 && b.left >= r.left - 0.5 && b.right <= r.right + 0.5 && b.top >= r.top - 0.5 && b.bottom <= r.bottom + 0.5; };
+  var texts = [].slice.call(s.querySelectorAll('text')), legend = [].slice.call(s.querySelectorAll('text.legend'));
+  return {title: s.querySelector('text').textContent, why: texts[1].textContent, width: r.width, height: r.height, top: r.top + scrollY,
+          left: r.left, visible: !!s.closest('figure').offsetParent, paths: s.querySelectorAll('path').length,
+          legend: legend.map(function (e) { return e.textContent; }), inside: texts.every(inside)}; })"""
+
+
+def test_report_section_in_headless_chromium(sized, tmp_path):
+    """The section in the self-contained HTML report, opened offline: every picture visible, in rank order, legends whole."""
+    import datetime
+
+    from ansible_collections.sre.toolkit.plugins.module_utils._report import html
+    from ansible_collections.sre.toolkit.plugins.module_utils._report.model import build_model
+    from tests.integration.test_reports import OUTPUT, Browser
+
+    end = datetime.datetime.fromtimestamp(sized["summary"]["window"]["end"], tz=datetime.timezone.utc)
+    model = build_model([{"name": "lab", "results": {"rightsizing": sized}}], generated_at=end.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    page = tmp_path / "rightsizing.html"
+    page.write_text(html.render(model))
+    profile = tmp_path / "chromium-profile"
+    profile.mkdir(mode=0o700)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    browser = Browser(profile)
+    try:
+        browser.open(page.as_uri())
+        assert all(url.startswith(("file:", "data:", "about:")) for url in browser.requests())
+        charts = browser.js(CHARTS_JS)
+        browser.screenshot(OUTPUT / "rightsizing-section.png", selector="details[data-module=rightsizing]")
+        browser.screenshot(OUTPUT / "rightsizing-top-offender.png", selector="details[data-module=rightsizing] figure[data-chart=lines]")
+    finally:
+        browser.close()
+    ranks = sorted(c["series"]["rank"] for c in sized["containers"] if c.get("series"))
+    assert [int(c["title"].split(" ")[0].lstrip("#")) for c in charts] == [r for r in ranks for _resource in ("cpu", "memory")]
+    assert [(c["top"], c["left"]) for c in charts] == sorted((c["top"], c["left"]) for c in charts), "read in rank order, row by row"
+    assert charts[0]["why"].startswith(("OOM-killed", "CPU throttled")), charts[0]
+    for chart in charts:
+        assert chart["visible"] and chart["width"] > 300 and chart["height"] > 150 and chart["paths"] >= 2, chart
+        assert chart["inside"], "a title, axis or legend text falls outside its chart: %s" % chart
+        assert len(chart["legend"]) == chart["paths"] and chart["legend"][0].startswith(("cpu used", "memory used")), chart
+        assert all(re.search(r": (peak |now )?[\d.,]+ (cores?|MiB)", text) for text in chart["legend"]), chart["legend"]
 
 
 def test_recommendations_stable_under_a_shorter_window(sized, lab_prometheus, lab_k8s, usage):
