@@ -127,6 +127,7 @@ MODULE_BOUNDS = {
         "cpu_percentile": bounds(0, 100, low_open=True, unit="percentile"), "cpu_limit_percentile": bounds(0, 100, low_open=True, unit="percentile"),
         "memory_percentile": bounds(0, 100, low_open=True, unit="percentile"), "cpu_margin": bounds(0), "memory_margin": bounds(0),
         "oom_bump": bounds(1), "max_throttled_share": SHARE, "idle_cpu_share": SHARE, "idle_network_bps": bounds(0),
+        "idle_memory_change": bounds(0, low_open=True), "idle_request_rate": bounds(0),
         "price_cpu_hour": bounds(0), "price_memory_gib_hour": bounds(0), "warn_monthly_saving": bounds(0), "min_points": AT_LEAST_ONE,
         "series_top": COUNT,
     },

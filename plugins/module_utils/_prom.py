@@ -82,7 +82,7 @@ class PrometheusClient:
     def _api(self, path, form):
         """Call a query endpoint; long expressions go as POST forms (URL length limits)."""
         self.stats["queries"] += 1
-        expr = form.get("query", "")
+        expr = form.get("query", form.get("match[]", ""))
         if len(expr) > LONG_QUERY:
             response = self.http.request("POST", path, data=form, retry=True)
         else:
@@ -136,6 +136,12 @@ class PrometheusClient:
             chunk = _window(data.get("result", []), chunk_start, chunk_end)
             self.stats["samples"] += sum(len(series["values"]) for series in chunk)
             yield chunk
+
+    def series(self, match, start, end):
+        """Label sets of the series matching `match` with samples in [start, end] (/api/v1/series:
+        the index only, no sample is read)."""
+        data = self._api("/api/v1/series", {"match[]": match, "start": "%.3f" % float(start), "end": "%.3f" % float(end)})
+        return data if isinstance(data, list) else []
 
     def query_raw(self, selector, start, end, chunk_seconds=None):
         merged = {}

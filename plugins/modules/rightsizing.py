@@ -17,7 +17,12 @@ description:
     the recommendation over the history, idle detection, and the monthly cost change.
   - Pods are grouped by owner (Deployment through its ReplicaSet, CronJob through its Jobs, StatefulSet, DaemonSet) with
     C(kube_pod_owner), C(kube_replicaset_owner) and C(kube_job_owner) looked back over the window, so restarted,
-    rescheduled and rolled-out pods all count. Bare pods are reported as kind V(Pod).
+    rescheduled and rolled-out pods all count. A pod those series do not list (kube-state-metrics started later, relabelled
+    away) is still sized: every pod with cAdvisor series in the window is found through the series index and given the
+    owner its name shows (a known ReplicaSet or Job, else the longest workload whose pod names it has). Bare pods are
+    reported as kind V(Pod).
+  - Idle means every signal with data has been quiet for O(idle_after) - CPU against the requests, the working set not
+    moving, pod network, the request rate of O(request_rate_metric) - with how long and which signal was last busy.
   - CPU demand counts throttling (used / (1 - throttled share of CFS periods)); memory accounts for OOM kills between
     scrapes (at least O(oom_bump) x the limit it was killed at); a workload with a CPU-utilization HPA is sized per pod for
     the HPA's target instead of skipped. A recommendation its own backtest refutes (would-be OOM kills, throttling above
@@ -89,6 +94,20 @@ options:
     default: 24h
   idle_cpu_share: {description: CPU below this share of the requests counts as idle., type: float, default: 0.05}
   idle_network_bps: {description: Pod receive traffic below this (bytes/s) counts as idle., type: float, default: 1024}
+  idle_memory_change:
+    description:
+      - A working set that moves by more than this share within one step (0.1 = 10 %), and by at least 32 MiB, counts as busy.
+      - An idle process keeps the memory it holds (a JVM heap does not shrink), so memory counts by movement, not by level.
+    type: float
+    default: 0.1
+  idle_request_rate: {description: A request rate (per second) at or above this counts as busy; health checks stay below it., type: float, default: 0.01}
+  request_rate_metric:
+    description:
+      - Counter of served requests with the namespace and pod labels of O(label_names), one of the idle signals
+        (C(sum by (namespace, pod) (rate(<metric>[rate_window])))).
+      - Where no such series exist the signal is listed as unavailable in C(idle.unavailable). An empty string turns it off.
+    type: str
+    default: http_requests_total
   price_cpu_hour: {description: Price of one vCPU-hour (OpenCost's default list price)., type: float, default: 0.031611}
   price_memory_gib_hour: {description: Price of one GiB-hour of memory., type: float, default: 0.004237}
   warn_monthly_saving: {description: 'An over-provisioned container saving at least this a month is a warning, else info.', type: float, default: 10}
@@ -98,7 +117,11 @@ options:
     type: int
     default: 5
   use_api:
-    description: Read the current spec and HPAs from the Kubernetes API. Without it current values come from kube-state-metrics.
+    description:
+      - Read the current spec and HPAs from the Kubernetes API. Without it (or when the API refuses a namespace) current values
+        come from kube-state-metrics and HPAs from its C(kube_horizontalpodautoscaler_*) series.
+      - HPAs made by KEDA (ScaledObject) are ordinary HPAs and count the same; an HPA on a CPU utilization target sizes the
+        container per pod for that target, any other HPA (memory, external, average value) leaves the sizing per pod as usual.
     type: bool
     default: true
 """
@@ -145,7 +168,9 @@ containers:
        resources: {requests: {cpu: 262m, memory: 377Mi}},
        confidence: {level: high, score: 1.0, reason: 14.0 days of history, 100 % of the expected points, longest gap 5 min},
        backtest: {vetoed: [], minutes_above_cpu_request: 10.0, would_be_ooms: 0, holds: true},
-       idle: {idle: false, idle_for_seconds: 0}, cost: {monthly_before: 150.0, monthly_after: 20.0, monthly_change: -130.0, pods: 3}}
+       idle: {idle: false, idle_for_seconds: 0, signals: [cpu, memory, network], unavailable: [requests],
+              last_busy: {cpu: 1796515200.0, memory: null, network: 1796515200.0}, since: 1796515200.0, reason: "..."},
+       hpa: null, cost: {monthly_before: 150.0, monthly_after: 20.0, monthly_change: -130.0, pods: 3}}
 patches:
   description: Per workload with a recommendation, the strategic-merge patch of its containers' resources, the rollback
     patch with today's values, a C(definition) for C(kubernetes.core.k8s state=patched) and a C(kubectl) command.
@@ -188,6 +213,8 @@ def argument_spec():
         max_throttled_share=dict(type="float", default=0.01), min_history=dict(type="str", default="24h"),
         min_points=dict(type="int", default=100), idle_after=dict(type="str", default="24h"),
         idle_cpu_share=dict(type="float", default=0.05), idle_network_bps=dict(type="float", default=1024.0),
+        idle_memory_change=dict(type="float", default=0.1), idle_request_rate=dict(type="float", default=0.01),
+        request_rate_metric=dict(type="str", default="http_requests_total"),
         price_cpu_hour=dict(type="float", default=0.031611), price_memory_gib_hour=dict(type="float", default=0.004237),
         warn_monthly_saving=dict(type="float", default=10.0), use_api=dict(type="bool", default=True),
         series_top=dict(type="int", default=5),

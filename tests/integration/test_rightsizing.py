@@ -98,9 +98,33 @@ def test_confidence_and_idle_as_designed(sized, usage):
         if want["expect"]["confidence"] == "high":
             assert got["confidence"]["level"] == "high", (want["workload"], got["confidence"])
         assert got["idle"]["idle"] == want["expect"]["idle"], (want["workload"], got["idle"])
+        assert got["idle"]["signals"] == want["expect"]["idle_signals"], (want["workload"], got["idle"])
         if want["expect"]["idle"]:
             assert abs(got["idle"]["idle_for_seconds"] - want["expect"]["idle_for_seconds"]) <= want["expect"]["idle_tolerance_seconds"]
-            assert got["idle"]["signals"] == ["cpu", "network"]
+
+
+def test_a_quiet_workload_is_busy_on_the_one_signal_that_says_so(sized, usage):
+    """CPU, network and (for one) memory stay under their floors all window; requests served, or a working
+    set that reloads every hour, keep it out of the idle list, and the result names that signal."""
+    end = usage["window"]["end"]
+    checked = 0
+    for want in usage["containers"]:
+        signal = want["expect"]["busy_signal"]
+        if not signal:
+            continue
+        got = container(sized, want)["idle"]
+        assert not got["idle"] and got["last_busy"][signal] >= end - 3600, (want["workload"], got)
+        assert got["last_busy"]["cpu"] is None and got["last_busy"]["network"] is None, (want["workload"], got)
+        checked += 1
+    assert checked == 2
+
+
+def test_pods_kube_state_metrics_never_listed_are_sized_with_their_workload(sized, usage):
+    unlisted = [w for w in usage["containers"] if not w["expect"]["kube_pod_owner"]]
+    assert unlisted
+    for want in unlisted:
+        got = container(sized, want)
+        assert got["pods"] == want["pods_seen"] and got["recommendation"] is not None, (want["workload"], got["pods"])
 
 
 def test_findings_as_designed(sized, usage):
@@ -119,7 +143,7 @@ def test_findings_as_designed(sized, usage):
 
 def test_hpa_sized_per_pod_and_requests_change_seen(sized, usage):
     hpa = container(sized, next(w for w in usage["containers"] if w["hpa"]))
-    assert hpa["hpa"]["cpu_utilization"] == 70 and "HPA" in hpa["recommendation"]["reasons"]["cpu"]
+    assert hpa["hpa"]["cpu_utilization"] == 70 and hpa["hpa"]["source"] == "api" and "HPA" in hpa["recommendation"]["reasons"]["cpu"]
     resized = next(w for w in usage["containers"] if w["previous"])
     got = container(sized, resized)
     assert [c["cpu"] for c in got["requests_changed"]] == [resized["current"]["requests"]["cpu"]]
@@ -211,6 +235,19 @@ def test_missing_metrics_are_reported_not_guessed(lab_prometheus, lab_k8s, usage
     assert {"rightsizing.missing_metrics", "rightsizing.no_usage"} <= ids
     no_usage = {f["subject"]["name"] for f in result["findings"] if f["id"] == "rightsizing.no_usage"}
     assert no_usage == {w["name"] for w in usage["containers"]}
+
+
+def test_without_the_api_kube_state_metrics_gives_the_hpas_and_owners(lab_prometheus, lab_k8s, usage):
+    result = run_module("rightsizing", args(lab_prometheus, lab_k8s, usage, use_api=False, series_top=0))
+    assert not result.get("failed"), result.get("msg")
+    assert result["patches"] == [] and result["summary"]["errors"] == []
+    for want in usage["containers"]:
+        got = container(result, want)
+        if want["hpa"]:
+            assert got["hpa"]["source"] == "kube-state-metrics" and got["hpa"]["cpu_utilization"] == want["hpa"]["cpu_utilization"], got["hpa"]
+            assert got["hpa"]["min"] == want["hpa"]["min"] and got["hpa"]["max"] == want["hpa"]["max"]
+        if want["expect"]["cpu_request"]:
+            assert within(got["recommendation"]["requests"]["cpu"], want["expect"]["cpu_request"]), (want["workload"], got["recommendation"])
 
 
 def test_bad_option_names_itself(lab_prometheus, lab_k8s, usage):

@@ -20,8 +20,9 @@ Rules (each a function, its figures in the result):
   throttled, minutes demand sat above the request, would-be OOM kills (peaks above the memory
   value, OOMs at a limit at or above it). A recommendation the past refutes is vetoed and raised.
 - confidence: history span, points per expected point (coverage), the longest gap; Jobs by runs.
-- idle: every step where CPU < idle_cpu_share of the requests and network < idle_network_bps
-  (when network is known) is idle; idle_for = time since the last busy step.
+- idle: a step is busy when any signal with data is: CPU >= idle_cpu_share of the requests, the
+  working set moved by more than idle_memory_change within the step, pod receive traffic >=
+  idle_network_bps, request rate >= idle_request_rate; idle_for = time since the last busy step.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ DEFAULTS = {
     "memory_percentile": 100.0, "memory_margin": 0.15, "oom_bump": 1.2, "hpa_percentile": 50.0,
     "min_cpu": 0.01, "min_memory": 32 * MIB, "min_history": DAY, "min_points": 100, "min_job_runs": 3,
     "max_throttled_share": 0.01, "idle_cpu_share": 0.05, "idle_network_bps": 1024.0, "idle_after": DAY,
+    "idle_memory_change": 0.1, "idle_request_rate": 0.01,
     "min_change_cpu": 0.05, "min_change_memory": 64 * MIB, "min_change_share": 0.2,
     "price_cpu_hour": 0.031611, "price_memory_gib_hour": 0.004237,
 }
@@ -202,37 +204,64 @@ def backtest(demand, memory, ooms, cpu, mem, step, opts):
 
 # ---- idle ---------------------------------------------------------------------------------------
 
-def idle(cpu, network, requests, spec_cpu_request, end, opts):
-    """Idle from several signals; (result dict). Steps are idle when every known signal is low."""
-    by_t = {}
+SIGNALS = ("cpu", "memory", "network", "requests")
+MIN_MEMORY_MOVE = 32 * MIB   # below this a working set's step-to-step move is noise, whatever its share
+
+
+def _busy_steps(cpu, memory, network, request_rate, requests, spec_cpu_request, opts):
+    """{signal: set of busy step times} for the signals that have data, and every step seen."""
+    used, wanted = {}, {}
     for pod, samples in cpu.items():
         req = (requests.get(pod) or {}).get("cpu") or spec_cpu_request or 0.0
-        for t, used in samples:
-            slot = by_t.setdefault(t, [0.0, 0.0, None])
-            slot[0] += used
-            slot[1] += req
-    for pod, samples in network.items():
-        for t, bps in samples:
-            if t in by_t:
-                by_t[t][2] = (by_t[t][2] or 0.0) + bps
-    if not by_t:
-        return {"idle": False, "idle_for_seconds": 0, "signals": [], "reason": "no usage samples"}
-    signals = ["cpu"] + (["network"] if network else [])
-    last_busy = None
-    for t in sorted(by_t):
-        used, req, net = by_t[t]
-        cpu_low = used < (opts["idle_cpu_share"] * req if req else 0.005)
-        net_low = net is None or net < opts["idle_network_bps"]
-        if not (cpu_low and net_low):
-            last_busy = t
-    last = max(by_t)
+        for t, value in samples:
+            used[t] = used.get(t, 0.0) + value
+            wanted[t] = wanted.get(t, 0.0) + req
+    busy = {"cpu": {t for t, value in used.items() if value >= (opts["idle_cpu_share"] * wanted[t] if wanted[t] else 0.005)}}
+    if memory:
+        # an idle process holds its memory; work arriving moves the working set (loads, caches, buffers)
+        busy["memory"] = set()
+        for samples in memory.values():
+            for (_t0, before), (t, after) in zip(samples, samples[1:]):
+                if abs(after - before) > max(opts["idle_memory_change"] * before, MIN_MEMORY_MOVE):
+                    busy["memory"].add(t)
+    for signal, series, floor in (("network", network, opts["idle_network_bps"]), ("requests", request_rate, opts["idle_request_rate"])):
+        if series:
+            total = {}
+            for samples in series.values():
+                for t, value in samples:
+                    total[t] = total.get(t, 0.0) + value
+            busy[signal] = {t for t, value in total.items() if value >= floor}
+    return busy, set(used)
+
+
+def _idle_reason(opts, signals):
+    words = {"cpu": "CPU under %d %% of requests" % round(100 * opts["idle_cpu_share"]),
+             "memory": "working set steady (no step moved it over %d %% and 32 MiB)" % round(100 * opts["idle_memory_change"]),
+             "network": "network under %.0f B/s" % opts["idle_network_bps"],
+             "requests": "requests under %g/s" % opts["idle_request_rate"]}
+    return ", ".join(words[s] for s in signals)
+
+
+def idle(cpu, network, requests, spec_cpu_request, end, opts, memory=None, request_rate=None):
+    """Idle when every signal with data (CPU against the requests, memory movement, network, request
+    rate) has been quiet for idle_after; idle_for counts from the last step any signal was busy."""
+    busy, steps = _busy_steps(cpu, memory or {}, network or {}, request_rate or {}, requests, spec_cpu_request, opts)
+    signals = [s for s in SIGNALS if s in busy]
+    out = {"idle": False, "idle_for_seconds": 0, "signals": signals, "unavailable": [s for s in SIGNALS if s not in busy]}
+    if not steps:
+        return dict(out, reason="no usage samples")
+    last = max(steps)
     if end - last > 2 * opts["step"] + 300:
-        return {"idle": False, "idle_for_seconds": 0, "signals": signals,
-                "reason": "no samples in the last %.0f min: gone or scaled to 0, not idle" % ((end - last) / 60)}
-    idle_for = last - (last_busy if last_busy is not None else min(by_t)) if last_busy != last else 0.0
-    return {"idle": idle_for >= opts["idle_after"], "idle_for_seconds": int(idle_for), "signals": signals,
-            "since": last_busy, "reason": "CPU under %d %% of requests%s for %.1f h" % (
-                round(100 * opts["idle_cpu_share"]), " and network under %.0f B/s" % opts["idle_network_bps"] if network else "", idle_for / 3600.0)}
+        return dict(out, reason="no samples in the last %.0f min: gone or scaled to 0, not idle" % ((end - last) / 60))
+    last_busy = {s: max(busy[s]) if busy[s] else None for s in signals}
+    out["last_busy"] = last_busy
+    times = [t for t in last_busy.values() if t is not None]
+    since = max(times) if times else None
+    idle_for = last - (since if since is not None else min(steps)) if since != last else 0.0
+    woke = [s for s in signals if last_busy[s] is not None and last_busy[s] == since]
+    return dict(out, idle=idle_for >= opts["idle_after"], idle_for_seconds=int(idle_for), since=since,
+                reason="%s for %.1f h%s" % (_idle_reason(opts, signals), idle_for / 3600.0,
+                                             "; last busy: %s" % ", ".join(woke) if woke and idle_for > 0 else ""))
 
 
 # ---- cost and patch -----------------------------------------------------------------------------
@@ -312,7 +341,8 @@ def size_container(history, end, options=None):
         "requests_changed": history.get("requests_changed") or [],
         "usage": None, "recommendation": None, "backtest": None, "cost": None,
     }
-    out["idle"] = idle(cpu, history.get("network") or {}, history.get("requests") or {}, out["current"]["requests"].get("cpu"), end, opts)
+    out["idle"] = idle(cpu, history.get("network") or {}, history.get("requests") or {}, out["current"]["requests"].get("cpu"), end, opts,
+                       memory=memory, request_rate=history.get("request_rate"))
     if level == "insufficient":
         out["recommendation_reason"] = "not enough history: " + why
         return out

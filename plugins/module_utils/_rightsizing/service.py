@@ -29,7 +29,7 @@ from ansible_collections.sre.toolkit.plugins.module_utils._time import parse_dur
 KINDS = (("Deployment", "/apis/apps/v1", "deployments"), ("StatefulSet", "/apis/apps/v1", "statefulsets"),
          ("DaemonSet", "/apis/apps/v1", "daemonsets"), ("CronJob", "/apis/batch/v1", "cronjobs"), ("Job", "/apis/batch/v1", "jobs"))
 DURATIONS = ("history", "step", "rate_window", "min_history", "idle_after")
-RS_SUFFIX = re.compile(r"^(.*)-[0-9a-f]{6,10}$")
+RS_SUFFIX = re.compile(r"^(.*)-[bcdfghjklmnpqrstvwxz2456789]{6,10}$")
 
 
 def options(params):
@@ -41,7 +41,8 @@ def options(params):
             raise ToolkitError("%s: expected a duration such as 14d, 5m or 90s, got %r" % (key, params.get(key)), kind="invalid")
         opts[key] = seconds
     for key in ("cpu_percentile", "cpu_margin", "cpu_limit_percentile", "memory_percentile", "memory_margin", "oom_bump",
-                "max_throttled_share", "idle_cpu_share", "idle_network_bps", "price_cpu_hour", "price_memory_gib_hour", "min_points"):
+                "max_throttled_share", "idle_cpu_share", "idle_network_bps", "idle_memory_change", "idle_request_rate",
+                "price_cpu_hour", "price_memory_gib_hour", "min_points"):
         if params.get(key) is not None:
             opts[key] = params[key]
     opts["warn_monthly_saving"] = params.get("warn_monthly_saving", 10.0)
@@ -64,13 +65,14 @@ class Queries:
         self.step = "%ds" % int(opts["step"])
         self.window = "%ds" % int(opts["rate_window"])
         self.history = "%ds" % int(opts["history"])
+        self.request_metric = params.get("request_rate_metric")
 
     def range_queries(self, pods=None):
         """The step series of one batch: ``pods`` (names) or the whole namespace (None)."""
         w, s, by = self.window, self.step, self.by
         only = "" if pods is None else ', %s=~"%s"' % (self.pod, "|".join(p.replace(".", "\\\\.") for p in pods))
         sel, ctr_sel = self.sel + only, self.ctr_sel + only
-        return {
+        queries = {
             "cpu": "max by (%s) (rate(container_cpu_usage_seconds_total{%s}[%s]))" % (by, ctr_sel, w),
             "throttle": "max by (%s) (rate(container_cpu_cfs_throttled_periods_total{%s}[%s]) / rate(container_cpu_cfs_periods_total{%s}[%s]))" % (
                 by, ctr_sel, w, ctr_sel, w),
@@ -80,6 +82,26 @@ class Queries:
             "memory_limit": 'max by (%s) (kube_pod_container_resource_limits{%s, resource="memory"})' % (by, sel),
             "ooms": ('max by (%s) (increase(kube_pod_container_status_restarts_total{%s}[%s])) * on (%s) '
                      'max by (%s) (kube_pod_container_status_last_terminated_reason{%s, reason="OOMKilled"})') % (by, sel, s, by, by, sel),
+        }
+        if self.request_metric:
+            queries["request_rate"] = "sum by (%s, %s) (rate(%s{%s}[%s]))" % (self.ns, self.pod, self.request_metric, sel, w)
+        return queries
+
+    def pod_match(self):
+        """The /api/v1/series selector of the namespace's containers: every pod that ran in the window."""
+        return "container_cpu_usage_seconds_total{%s}" % self.ctr_sel
+
+    def hpa_queries(self):
+        """kube-state-metrics' view of the HPAs, for when the API is not read."""
+        sel, ns = self.sel, self.ns
+        last = "last_over_time(%%s{%s}[%s])" % (sel, self.window)
+        return {
+            "hpa_info": "max by (%s, horizontalpodautoscaler, scaletargetref_kind, scaletargetref_name) (%s)" % (
+                ns, last % "kube_horizontalpodautoscaler_info"),
+            "hpa_target": "max by (%s, horizontalpodautoscaler, metric_name, metric_target_type) (%s)" % (
+                ns, last % "kube_horizontalpodautoscaler_spec_target_metric"),
+            "hpa_min": "max by (%s, horizontalpodautoscaler) (%s)" % (ns, last % "kube_horizontalpodautoscaler_spec_min_replicas"),
+            "hpa_max": "max by (%s, horizontalpodautoscaler) (%s)" % (ns, last % "kube_horizontalpodautoscaler_spec_max_replicas"),
         }
 
     def owner_queries(self):
@@ -127,6 +149,9 @@ class Fetch:
     def instant(self, name, expr):
         return self._run(name, lambda: self.prom.query(expr, at=self.end))
 
+    def series(self, name, match):
+        return self._run(name, lambda: self.prom.series(match, self.start, self.end))
+
 
 def by_container(result, q, keep_pod=True):
     """{(pod, container): [(t, value)]} from a matrix."""
@@ -138,8 +163,36 @@ def by_container(result, q, keep_pod=True):
     return out
 
 
-def owners(results, q):
-    """pod -> (kind, name) of its top owner (Deployment through its ReplicaSet, CronJob through its Job)."""
+def _top(table, name):
+    """(kind, name) a ReplicaSet or Job of kube-state-metrics belongs to, or None."""
+    owner = table.get(name)
+    return owner if owner and owner[0] not in (None, "<none>", "") else None
+
+
+# pod names as the controllers make them: <deployment>-<pod-template-hash>-<5>, <statefulset>-<ordinal>,
+# <daemonset or job>-<5>, <cronjob>-<scheduled minute>-<5>
+NAME_PATTERNS = {"Deployment": r"-[a-z0-9]{5,10}-[a-z0-9]{5}$", "StatefulSet": r"-[0-9]+$", "DaemonSet": r"-[a-z0-9]{5}$",
+                 "Job": r"-[a-z0-9]{5}$", "CronJob": r"-[0-9]{8,}-[a-z0-9]{5}$"}
+
+
+def owner_by_name(pod, rs, jobs, workloads):
+    """The owner of a pod kube_pod_owner does not list: its ReplicaSet or Job by name, else the
+    longest known workload whose pod names it has, else the Deployment its name suggests."""
+    head = pod.rsplit("-", 1)[0]
+    found = _top(rs, head) or _top(jobs, head)
+    if found:
+        return found
+    matches = [(len(name), kind, name) for kind, name in workloads
+               if kind in NAME_PATTERNS and pod.startswith(name + "-") and re.match(NAME_PATTERNS[kind], pod[len(name):])]
+    if matches:
+        _length, kind, name = max(matches)
+        return kind, name
+    return guess_owner(pod)
+
+
+def owners(results, q, pods=(), workloads=()):
+    """pod -> (kind, name) of its top owner (Deployment through its ReplicaSet, CronJob through its Job),
+    for every pod of kube_pod_owner and every other pod in ``pods`` (by name)."""
     rs = {r["metric"].get("replicaset"): (r["metric"].get("owner_kind"), r["metric"].get("owner_name")) for r in results.get("replicaset_owner") or ()}
     jobs = {r["metric"].get("job_name"): (r["metric"].get("owner_kind"), r["metric"].get("owner_name")) for r in results.get("job_owner") or ()}
     out = {}
@@ -147,20 +200,42 @@ def owners(results, q):
         m = r["metric"]
         kind, name = m.get("owner_kind"), m.get("owner_name")
         if kind == "ReplicaSet":
-            kind, name = rs.get(name) if rs.get(name, (None,))[0] not in (None, "<none>") else ("ReplicaSet", name)
-        elif kind == "Job" and jobs.get(name, (None,))[0] not in (None, "<none>"):
+            kind, name = _top(rs, name) or ("ReplicaSet", name)
+        elif kind == "Job" and _top(jobs, name):
             kind, name = jobs[name]
         elif kind in (None, "<none>", ""):
             kind, name = "Pod", m.get(q.pod)
         out[m.get(q.pod)] = (kind, name)
+    for pod in sorted(set(pods) - set(out)):
+        out[pod] = owner_by_name(pod, rs, jobs, workloads)
     return out
 
 
 def guess_owner(pod):
-    """Without kube-state-metrics: a Deployment pod is <name>-<replicaset hash>-<5 chars>."""
+    """Without kube-state-metrics or a known workload: a Deployment pod is <name>-<pod-template-hash>-<5
+    chars>, the hash in the alphabet Kubernetes encodes it with (no vowels, no 0, 1, 3)."""
     head = pod.rsplit("-", 1)[0]
     match = RS_SUFFIX.match(head)
     return ("Deployment", match.group(1)) if match else ("Pod", pod)
+
+
+def ksm_hpas(fetch, q):
+    """{(kind, name): hpa} from kube-state-metrics' HPA series (the API was not read)."""
+    results = {name: fetch.instant(name, expr) or () for name, expr in q.hpa_queries().items()}
+
+    def by_hpa(name):
+        return {r["metric"].get("horizontalpodautoscaler"): r for r in results[name]}
+
+    low, high = by_hpa("hpa_min"), by_hpa("hpa_max")
+    cpu = {r["metric"].get("horizontalpodautoscaler"): float(r["value"][1]) for r in results["hpa_target"]
+           if r["metric"].get("metric_name") == "cpu" and r["metric"].get("metric_target_type") == "utilization"}
+    hpas = {}
+    for hpa, r in sorted(by_hpa("hpa_info").items()):
+        m = r["metric"]
+        bounds = [int(float(table[hpa]["value"][1])) if hpa in table else None for table in (low, high)]
+        hpas[(m.get("scaletargetref_kind"), m.get("scaletargetref_name"))] = {
+            "name": hpa, "min": bounds[0], "max": bounds[1], "cpu_utilization": cpu.get(hpa) or None, "source": "kube-state-metrics"}
+    return hpas
 
 
 def spec_of(obj, kind):
@@ -187,7 +262,8 @@ def read_specs(k8s, namespace):
         cpu = [m["resource"]["target"].get("averageUtilization") for m in obj["spec"].get("metrics") or ()
                if m.get("type") == "Resource" and (m.get("resource") or {}).get("name") == "cpu"]
         hpas[(ref.get("kind"), ref.get("name"))] = {"name": obj["metadata"]["name"], "min": obj["spec"].get("minReplicas"),
-                                                    "max": obj["spec"].get("maxReplicas"), "cpu_utilization": cpu[0] if cpu and cpu[0] else None}
+                                                    "max": obj["spec"].get("maxReplicas"), "cpu_utilization": cpu[0] if cpu and cpu[0] else None,
+                                                    "source": "api"}
     return workloads, hpas
 
 
@@ -230,7 +306,7 @@ def compact(name, result, q):
     """One range result in the small form the sizing needs (the JSON is dropped right after)."""
     if result is None:
         return None
-    if name == "network":
+    if name in ("network", "request_rate"):
         return by_container(result, q, keep_pod=False)
     if name == "requests":
         return request_runs(result, q)
@@ -264,6 +340,7 @@ def latest(runs):
 def batch_histories(data, q, owner_of, specs, hpas, opts):
     cpu, throttle, memory = data["cpu"] or {}, data["throttle"] or {}, data["memory"] or {}
     network, mem_limit, requests = data["network"] or {}, data["memory_limit"] or {}, data["requests"] or {}
+    request_rate = data.get("request_rate") or {}
     groups = {}
     for (pod, ctr) in set(cpu) | set(memory):
         kind, name = owner_of.get(pod) or guess_owner(pod)
@@ -288,6 +365,7 @@ def batch_histories(data, q, owner_of, specs, hpas, opts):
             "throttle": {p: throttle[(p, ctr)] for p in pods if (p, ctr) in throttle},
             "memory": {p: memory[(p, ctr)] for p in pods if (p, ctr) in memory},
             "network": {p: network[p] for p in pods if p in network},
+            "request_rate": {p: request_rate[p] for p in pods if p in request_rate},
             "requests": {p: latest(requests.get((p, ctr))) for p in pods},
             "ooms": sorted(ooms, key=lambda o: o[0]), "requests_changed": changes, "request_timeline": timeline,
             "average_pods": round(sum(len(cpu.get((p, ctr), ())) for p in pods) / windows, 3),
@@ -299,14 +377,15 @@ def namespace_histories(fetch, q, specs, hpas, opts, consume):
     """Hand the ContainerHistory dicts of one namespace to ``consume`` batch by batch; return the metric
     families found missing and the spec containers without usage."""
     owner_results = {name: fetch.instant(name, expr) for name, expr in q.owner_queries().items()}
-    owner_of = owners(owner_results, q)
-    found = dict.fromkeys(("cpu", "throttle", "memory", "network", "requests", "memory_limit", "ooms"), False)
+    ran = {labels.get(q.pod) for labels in fetch.series("pods", q.pod_match()) or () if labels.get(q.pod)}
+    owner_of = owners(owner_results, q, ran, specs)
+    found = dict.fromkeys(("cpu", "throttle", "memory", "network", "requests", "memory_limit", "ooms", "request_rate"), False)
     seen_keys = set()
     for pods in pod_batches(owner_of):
         data = {}
         for name, expr in q.range_queries(pods).items():
             data[name] = compact(name, fetch.range(name, expr), q)
-            found[name] = found[name] or data[name] is None or bool(data[name])
+            found[name] = found.get(name) or data[name] is None or bool(data[name])
         histories = batch_histories(data, q, owner_of, specs, hpas, opts)
         del data
         seen_keys.update((h["kind"], h["name"], h["container"]) for h in histories)
@@ -367,7 +446,7 @@ def rightsize(params, prom, k8s, end, k8s_error=None):
                                     "Pass kubeconfig/context (or set use_api=false to say so).", {"error_kind": k8s_error.kind}, "spec"))
     for ns in namespaces:
         q = Queries(params, ns, opts)
-        specs, hpas = {}, {}
+        specs, hpas = None, None
         if k8s is not None:
             try:
                 specs, hpas = read_specs(k8s, ns)
@@ -376,6 +455,8 @@ def rightsize(params, prom, k8s, end, k8s_error=None):
                 findings_out.append(finding("rightsizing.spec_unavailable", "warning", subject("Namespace", ns, ""),
                                             "Could not read workloads in %s from the API (%s): current values come from kube-state-metrics." % (ns, exc.msg),
                                             "Grant get/list on workloads and HPAs in %s." % ns, {"error_kind": exc.kind}, "spec"))
+        if specs is None:   # the API was not read: kube-state-metrics says which HPAs there are
+            specs, hpas = {}, ksm_hpas(fetch, q)
         sized = []
         consume = functools.partial(size_batch, sized=sized, findings_out=findings_out, end=end, opts=opts, top=params.get("series_top", 5))
         missing, no_usage = namespace_histories(fetch, q, specs, hpas, opts, consume)

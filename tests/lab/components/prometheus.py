@@ -84,7 +84,7 @@ def ensure_installed(ctx: LabContext) -> dict:
 # ------------------------------------------------------------------ history
 
 # Every generated history the lab's Prometheus serves: name -> generator module. A generator
-# module has GENERATOR_VERSION and generate(out, *, seed, scale, end, prometheus_bin) writing
+# module has GENERATOR_VERSION (SCALE_VERSION, if set, keys its --scale history) and generate(out, *, seed, scale, end, prometheus_bin) writing
 # out/tsdb (Prometheus blocks), out/ground_truth.json and, if it brings rules, out/rules.yml.
 # Blocks of all histories are served side by side (Prometheus >= 2.39 merges overlapping blocks).
 HISTORIES = {
@@ -107,7 +107,8 @@ def _history_versions() -> dict:
 def history_dir(ctx: LabContext, prometheus_bin: str, name: str = "alerts") -> tuple[Path, bool]:
     """The cached history `name` for its generator version, seed and size; (path, freshly generated)."""
     generator = _generator(name)
-    key = f"v{generator.GENERATOR_VERSION}-seed{_seed()}-{'scale' if ctx.scale else 'default'}"
+    version = getattr(generator, "SCALE_VERSION", generator.GENERATOR_VERSION) if ctx.scale else generator.GENERATOR_VERSION
+    key = f"v{version}-seed{_seed()}-{'scale' if ctx.scale else 'default'}"
     target = ctx.cache_dir / "prometheus-history" / ("" if name == "alerts" else name) / key
     truth = target / "ground_truth.json"
     end = _history_end()

@@ -28,6 +28,7 @@ class Container:
     cpu: tuple                          # (shape, mean cores, sd cores, extra...)
     mem: tuple                          # (shape, mean bytes, sd bytes, extra...)
     net_bps: float = 20000.0            # receive bytes/s of the pod while busy
+    rps: float = 0.0                    # requests/s served while busy (http_requests_total; 0 = not exported)
     old_requests: dict | None = None    # requests/limits before a mid-history change
     old_limits: dict | None = None
 
@@ -48,6 +49,7 @@ class Archetype:
     job_minutes: int = 0
     restarts: int = 0                   # container restarts (reason Error) spread over the window
     hpa: dict | None = None             # {"min": n, "max": n, "cpu_utilization": percent}
+    ksm_owner: bool = True              # False: kube-state-metrics never listed its pods (kube_pod_owner)
 
 
 def res(cpu, memory):
@@ -73,7 +75,7 @@ ARCHETYPES = [
         Container("report", res(0.5, 1 * GI), res(None, 1 * GI), ("steady", 1.5, 0.08), ("steady", 700 * MI, 20 * MI))],
         job_every_minutes=120, job_minutes=15),
     Archetype("idle-legacy", "Deployment", "idle_for_days", 1, [
-        Container("app", res(0.5, 512 * MI), res(None, 512 * MI), ("steady", 0.30, 0.03), ("steady", 200 * MI, 4 * MI))],
+        Container("app", res(0.5, 512 * MI), res(None, 512 * MI), ("steady", 0.30, 0.03), ("steady", 200 * MI, 4 * MI), rps=25.0)],
         idle_from_day=9.0),
     Archetype("hpa-frontend", "Deployment", "hpa_managed", 2, [
         Container("frontend", res(1.0, 512 * MI), res(None, 512 * MI), ("steady", 0.35, 0.02), ("steady", 250 * MI, 5 * MI))],
@@ -87,6 +89,14 @@ ARCHETYPES = [
     Archetype("churny-queue", "Deployment", "restarted_rescheduled", 3, [
         Container("consumer", res(0.5, 768 * MI), res(None, 768 * MI), ("steady", 0.50, 0.03), ("steady", 400 * MI, 8 * MI))],
         rollout_days=2.0, restarts=4),
+    # CPU, network and memory all quiet, yet it serves requests: not idle (and kube_pod_owner never listed its pods)
+    Archetype("quiet-api", "Deployment", "quiet_but_serving", 2, [
+        Container("api", res(0.4, 512 * MI), res(None, 512 * MI), ("steady", 0.01, 0.001), ("steady", 150 * MI, 3 * MI),
+                  net_bps=400.0, rps=0.5)], ksm_owner=False),
+    # CPU and network quiet, but it reloads its data set every hour: the working set moving says busy
+    Archetype("loader-cache", "Deployment", "memory_active", 1, [
+        Container("loader", res(0.5, 1280 * MI), res(None, 1280 * MI), ("steady", 0.012, 0.001), ("hourly", 300 * MI, 5 * MI, 600 * MI, 20),
+                  net_bps=300.0)]),
 ]
 
 
@@ -107,6 +117,8 @@ def mem_demand(shape, minute_of_window, day_start_minute, age_minutes, noise):
         value += shape[3] * daily(minute_of_window + day_start_minute)
     elif kind == "leak":
         value += (shape[3] - mean) * age_minutes / (shape[4] * DAY)
+    elif kind == "hourly":   # shape[3] more for the first shape[4] minutes of every hour
+        value += shape[3] if (minute_of_window + day_start_minute) % 60 < shape[4] else 0.0
     return max(value, 1.0)
 
 

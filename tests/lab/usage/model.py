@@ -44,10 +44,11 @@ def _hex(*parts, n=10):
     return hashlib.sha256("/".join(str(p) for p in parts).encode()).hexdigest()[:n]
 
 
-def _suffix(*parts):
+def _suffix(*parts, n=5):
+    """Name characters as Kubernetes draws them (rand.SafeEncodeString: no vowels, no 0, 1, 3)."""
     alphabet = "bcdfghjklmnpqrstvwxz2456789"
     digest = hashlib.sha256("/".join(str(p) for p in parts).encode()).digest()
-    return "".join(alphabet[b % len(alphabet)] for b in digest[:5])
+    return "".join(alphabet[b % len(alphabet)] for b in digest[:n])
 
 
 class Pod:
@@ -90,7 +91,7 @@ def plan_pods(arch, n, start_minute):
             owner_kind, owner_name = "StatefulSet", arch.name
             names = ["%s-%d" % (arch.name, i) for i in range(arch.replicas)]
         else:
-            rs = "%s-%s" % (arch.name, _hex(arch.name, gen, reqs, n=9))
+            rs = "%s-%s" % (arch.name, _suffix(arch.name, gen, reqs, n=9))
             owners.append(("ReplicaSet", rs, "Deployment", arch.name, a))
             owner_kind, owner_name = "ReplicaSet", rs
             names = ["%s-%s" % (rs, _suffix(rs, i)) for i in range(arch.replicas)]
@@ -204,6 +205,16 @@ def network(pod, out):
         rx.values.append(total)
         tx.values.append(total / 2)
     out.extend((rx, tx))
+    rps = max(c.rps for c in pod.arch.containers)
+    if rps:   # the app's own counter, scraped from the pod (kubernetes_sd relabels namespace and pod)
+        app = dict(job="app", instance="%s:8080" % pod.name, namespace=design.NAMESPACE, pod=pod.name, method="GET")
+        for code, share in (("200", 0.98), ("500", 0.02)):
+            served = Series(_labels("http_requests_total", code=code, **app), pod.k0)
+            total = 0.0
+            for k in range(pod.k0, pod.k1):
+                total += 0.0 if idle_from is not None and k >= idle_from else rps * share * 60
+                served.values.append(total)
+            out.append(served)
 
 
 def build(seed, n, start_minute):
@@ -224,8 +235,9 @@ def build(seed, n, start_minute):
             pod = rng.choice(pods)
             restart_at.setdefault(pod.name, set()).add(rng.randrange(pod.k0 + 60, pod.k1 - 60))
         for pod in pods:
-            _constant(out, _labels("kube_pod_owner", namespace=design.NAMESPACE, pod=pod.name, uid=pod.uid, owner_kind=pod.owner_kind,
-                                   owner_name=pod.owner_name, owner_is_controller="true", **KSM), pod.k0, pod.k1, 1)
+            if arch.ksm_owner:
+                _constant(out, _labels("kube_pod_owner", namespace=design.NAMESPACE, pod=pod.name, uid=pod.uid, owner_kind=pod.owner_kind,
+                                       owner_name=pod.owner_name, owner_is_controller="true", **KSM), pod.k0, pod.k1, 1)
             for container in arch.containers:
                 simulate(pod, container, seed, start_minute, restart_at.get(pod.name, set()), out,
                          truth.setdefault((arch.name, container.name), []))

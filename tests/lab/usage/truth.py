@@ -23,7 +23,11 @@ FINDINGS = {
     ("resized-search", "search"): ["rightsizing.over_provisioned"],
     ("fresh-service", "svc"): ["rightsizing.insufficient_history"],
     ("churny-queue", "consumer"): ["rightsizing.under_provisioned"],
+    ("quiet-api", "api"): ["rightsizing.over_provisioned"],
+    ("loader-cache", "loader"): ["rightsizing.over_provisioned"],
 }
+# the idle signal that keeps a quiet workload busy (the others stay under their floors)
+BUSY_SIGNAL = {"quiet-api": "requests", "loader-cache": "memory"}
 
 
 def percentile(values, q):
@@ -46,6 +50,9 @@ def container_truth(arch, container, rows, n):
     if expect["idle"]:
         expect["idle_for_seconds"] = int((n - arch.idle_from_day * design.DAY) * 60)
         expect["idle_tolerance_seconds"] = 3600
+    expect["idle_signals"] = sorted(["cpu", "memory", "network"] + (["requests"] if any(c.rps for c in arch.containers) else []))
+    expect["busy_signal"] = BUSY_SIGNAL.get(arch.name)
+    expect["kube_pod_owner"] = arch.ksm_owner
     if expect["confidence"] == "insufficient" or expect["idle"]:
         expect["cpu_request"] = expect["memory"] = None
         expect["history_seconds"] = int(arch.age_hours * 3600) if arch.age_hours else None

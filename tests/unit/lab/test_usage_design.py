@@ -47,3 +47,13 @@ def test_model_exports_the_designed_behaviour():
     assert all(abs(s.values[-1] / (60 * len(s.values)) - 0.5) < 1e-6 for s in worker)
     assert {p.arch.name for p in pods} == {a.name for a in design.ARCHETYPES}
     assert rows[("fresh-service", "svc")] and len(rows[("fresh-service", "svc")]) == 360
+    # the idle signals beyond CPU and network: requests served, the working set moving
+    served = {s.labels["pod"] for s in series if s.labels["__name__"] == "http_requests_total"}
+    assert {p.name for p in pods if p.arch.name in ("quiet-api", "idle-legacy")} == served
+    owned = {s.labels["pod"] for s in series if s.labels["__name__"] == "kube_pod_owner"}
+    assert not any(p.name in owned for p in pods if p.arch.name == "quiet-api") and any(p.name in owned for p in pods)
+    loader = [s for s in series if s.labels["__name__"] == "container_memory_working_set_bytes" and s.labels["container"] == "loader"]
+    assert max(loader[0].values) > 2.5 * min(loader[0].values)
+    # pod-template-hashes as Kubernetes writes them (no vowels, no 0, 1, 3)
+    hashes = {s.labels["replicaset"].rsplit("-", 1)[1] for s in series if s.labels["__name__"] == "kube_replicaset_owner"}
+    assert hashes and all(set(h) <= set("bcdfghjklmnpqrstvwxz2456789") for h in hashes)

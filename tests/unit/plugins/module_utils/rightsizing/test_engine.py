@@ -112,10 +112,36 @@ def test_idle_from_cpu_and_network_with_its_duration():
     net = {"p1": series(14, lambda i: 20000 if i < 9 * 288 else 100)}
     out = engine.size_container(history(cpu, {"p1": series(14, lambda i: 100 * MIB)}, network=net), END)
     assert out["idle"]["idle"] and out["idle"]["idle_for_seconds"] == pytest.approx(5 * DAY, abs=STEP)
-    assert out["idle"]["signals"] == ["cpu", "network"]
+    assert out["idle"]["signals"] == ["cpu", "memory", "network"] and out["idle"]["unavailable"] == ["requests"]
+    assert out["idle"]["last_busy"]["network"] == out["idle"]["since"] and "last busy: cpu, network" in out["idle"]["reason"]
     # network traffic alone keeps it busy
     busy = engine.size_container(history(cpu, {"p1": series(14, lambda i: 100 * MIB)}, network={"p1": series(14, lambda i: 20000)}), END)
     assert not busy["idle"]["idle"]
+
+
+QUIET_CPU = {"p1": series(14, lambda i: 0.002)}
+QUIET_NET = {"p1": series(14, lambda i: 300)}
+
+
+def test_requests_served_keep_a_quiet_workload_busy():
+    rate = {"p1": series(14, lambda i: 0.5 if i < 13.5 * 288 else 0.0)}
+    out = engine.size_container(history(QUIET_CPU, {"p1": series(14, lambda i: 100 * MIB)}, network=QUIET_NET, request_rate=rate), END)
+    assert not out["idle"]["idle"] and out["idle"]["idle_for_seconds"] == pytest.approx(DAY / 2, abs=STEP)
+    assert out["idle"]["signals"] == ["cpu", "memory", "network", "requests"] and out["idle"]["last_busy"]["requests"] == out["idle"]["since"]
+    assert out["recommendation"] is not None
+    # a request rate under the floor (health checks) does not count
+    checks = {"p1": series(14, lambda i: 0.005)}
+    quiet = engine.size_container(history(QUIET_CPU, {"p1": series(14, lambda i: 100 * MIB)}, network=QUIET_NET, request_rate=checks), END)
+    assert quiet["idle"]["idle"] and quiet["idle"]["last_busy"]["requests"] is None
+
+
+def test_memory_moving_keeps_a_quiet_workload_busy_but_a_full_steady_heap_does_not():
+    loads = {"p1": series(14, lambda i: 900 * MIB if i % 12 < 4 else 300 * MIB)}
+    out = engine.size_container(history(QUIET_CPU, loads, network=QUIET_NET), END)
+    assert not out["idle"]["idle"] and out["idle"]["last_busy"]["memory"] is not None
+    heap = {"p1": series(14, lambda i: 950 * MIB, sd=5 * MIB)}
+    held = engine.size_container(history(QUIET_CPU, heap, network=QUIET_NET), END)
+    assert held["idle"]["idle"] and held["idle"]["last_busy"]["memory"] is None and "working set steady" in held["idle"]["reason"]
 
 
 def test_gone_workload_is_not_idle():
