@@ -9,9 +9,7 @@ cd "$REPO"
 PY="$(command -v python)"
 TIERS=("$@")
 [ ${#TIERS[@]} -eq 0 ] && TIERS=(unit sanity build lint integration molecule ee)
-FAILED=()
 STARTED_LAB=0
-declare -A SECONDS_TAKEN
 
 say() { printf '\n=== %s ===\n' "$*"; }
 
@@ -116,7 +114,9 @@ system_packages() {
 tier_integration() {
   system_packages || return 1
   lab_up || return 1
-  LAB_KEEP=1 python -m pytest -q -p no:cacheprovider tests/integration
+  # Two workers: the files that change or audit the lab cluster run in one of them, one after the
+  # other; every other file is free to run beside them (groups in tests/conftest.py).
+  LAB_KEEP=1 python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup tests/integration
 }
 
 tier_molecule() {
@@ -141,21 +141,45 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tier in "${TIERS[@]}"; do
+RESULTS="$(mktemp "${TMPDIR:-/tmp}/sre-toolkit-tiers.XXXXXX")"
+run_tier() {
+  local tier=$1 t0=$SECONDS rc=0
   say "tier $tier"
-  t0=$SECONDS
-  if ! "tier_$tier"; then FAILED+=("$tier"); fi
-  SECONDS_TAKEN[$tier]=$((SECONDS - t0))
+  "tier_$tier" || rc=1
+  echo "$tier $((SECONDS - t0)) $rc" >>"$RESULTS"
+}
+
+# The tiers that need no lab (unit, sanity, build, lint) run in the background while the lab comes up
+# and the lab tiers run: most of the integration tier waits on servers, so they fill idle cores. Their
+# output is printed whole once they are done.
+BACKGROUND=() FOREGROUND=()
+for tier in "${TIERS[@]}"; do
+  case " ${TIERS[*]} " in *" integration "* | *" molecule "* | *" ee "*) ;; *) FOREGROUND+=("$tier"); continue ;; esac
+  case "$tier" in unit | sanity | build | lint) BACKGROUND+=("$tier") ;; *) FOREGROUND+=("$tier") ;; esac
 done
+BG_PID="" BG_LOG=""
+if [ ${#BACKGROUND[@]} -gt 0 ]; then
+  BG_LOG="$(mktemp "${TMPDIR:-/tmp}/sre-toolkit-static.XXXXXX")"
+  echo "tiers ${BACKGROUND[*]} run in the background; their output follows the lab tiers"
+  (for tier in "${BACKGROUND[@]}"; do run_tier "$tier"; done) >"$BG_LOG" 2>&1 &
+  BG_PID=$!
+fi
+for tier in "${FOREGROUND[@]}"; do run_tier "$tier"; done
+if [ -n "$BG_PID" ]; then
+  wait "$BG_PID"
+  cat "$BG_LOG"
+  rm -f "$BG_LOG"
+fi
 
 say "summary"
+status=0 failed=()
 for tier in "${TIERS[@]}"; do
-  status=passed
-  for f in "${FAILED[@]}"; do [ "$f" = "$tier" ] && status=FAILED; done
-  printf '%-12s %-7s %4ss\n' "$tier" "$status" "${SECONDS_TAKEN[$tier]}"
+  read -r _ seconds rc < <(grep "^$tier " "$RESULTS" || echo "$tier ? 1")
+  if [ "$rc" = 0 ]; then printf '%-12s %-7s %4ss\n' "$tier" passed "$seconds"; else printf '%-12s %-7s %4ss\n' "$tier" FAILED "$seconds"; failed+=("$tier"); fi
 done
-if [ ${#FAILED[@]} -gt 0 ]; then
-  echo "failed tiers: ${FAILED[*]}"
+rm -f "$RESULTS"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "failed tiers: ${failed[*]}"
   exit 1
 fi
 echo "all tiers passed"

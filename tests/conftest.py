@@ -55,3 +55,31 @@ def lab_realnode(request, lab_k8s):  # a real kubelet registered with the lab's 
 @pytest.fixture(scope="session")
 def lab_prometheus(request):
     return _lab_component(request, "prometheus")
+
+
+# The integration tier runs in two pytest-xdist workers (`--dist loadgroup`, scripts/test-all.sh).
+# These files change the lab cluster (kill pods, restart the real node, patch workloads, play an
+# incident) or read it whole and compare with its ground truth or with a second read: they run one
+# after the other in one worker, in file order. Every other integration file is a group of its own
+# (it reads only Prometheus history, the TLS lab, its own servers or a lab of its own).
+SHARED_CLUSTER = {
+    "test_k8s_health.py", "test_pod_killer.py", "test_memory_hog.py", "test_real_node.py", "test_chaos_report.py",
+    "test_incident_timeline.py", "test_rightsizing.py", "test_contract.py", "test_notify.py", "test_harness.py",
+    "test_k8s_client.py", "lab/test_lab_loopback.py",
+}
+# Files that use the lab cluster yet may run beside those: what they read nobody changes.
+READS_CLUSTER_BESIDE = {
+    "test_cert_expiry.py": "reads the TLS Secrets the lab was seeded with; no test changes them",
+    "test_reports.py": "compares the formats of one diagnose run with each other, not with the cluster",
+    "lab/test_k8s_lab.py": "checks the seeded objects and kwok's crash loop, and brings up a second lab of its own",
+}
+INTEGRATION = REPO_ROOT / "tests" / "integration"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = Path(str(item.fspath))
+        if INTEGRATION not in path.parents:
+            continue
+        name = path.relative_to(INTEGRATION).as_posix()
+        item.add_marker(pytest.mark.xdist_group("shared-cluster" if name in SHARED_CLUSTER else name))
