@@ -116,7 +116,11 @@ tier_integration() {
   lab_up || return 1
   # Two workers: the files that change or audit the lab cluster run in one of them, one after the
   # other; every other file is free to run beside them (groups in tests/conftest.py).
-  LAB_KEEP=1 python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup tests/integration
+  # The real node's files run by themselves afterwards (RUN_ALONE).
+  local rc=0
+  LAB_KEEP=1 python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup -m "not alone" tests/integration || rc=1
+  LAB_KEEP=1 python -m pytest -q -p no:cacheprovider -m alone tests/integration || rc=1
+  return $rc
 }
 
 tier_molecule() {

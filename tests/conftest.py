@@ -67,6 +67,9 @@ SHARED_CLUSTER = {
     "test_incident_timeline.py", "test_rightsizing.py", "test_contract.py", "test_notify.py", "test_harness.py",
     "test_k8s_client.py", "lab/test_lab_loopback.py",
 }
+# Files that run alone, after the two workers are done: real containers and cgroups on the real node,
+# whose memory_hog runs lost the target container's cgroup when the machine was loaded with both workers.
+RUN_ALONE = {"test_real_node.py"}
 # Files that use the lab cluster yet may run beside those: what they read nobody changes.
 READS_CLUSTER_BESIDE = {
     "test_cert_expiry.py": "reads the TLS Secrets the lab was seeded with; no test changes them",
@@ -83,3 +86,5 @@ def pytest_collection_modifyitems(config, items):
             continue
         name = path.relative_to(INTEGRATION).as_posix()
         item.add_marker(pytest.mark.xdist_group("shared-cluster" if name in SHARED_CLUSTER else name))
+        if name in RUN_ALONE:
+            item.add_marker(pytest.mark.alone)

@@ -18,7 +18,7 @@ description:
   - Pods are grouped by owner (Deployment through its ReplicaSet, CronJob through its Jobs, StatefulSet, DaemonSet) with
     C(kube_pod_owner), C(kube_replicaset_owner) and C(kube_job_owner) looked back over the window, so restarted,
     rescheduled and rolled-out pods all count. A pod those series do not list (kube-state-metrics started later, relabelled
-    away) is still sized: every pod with cAdvisor series in the window is found through the series index and given the
+    away) is still sized; every pod with cAdvisor series in the window is found through the series index and given the
     owner its name shows (a known ReplicaSet or Job, else the longest workload whose pod names it has). Bare pods are
     reported as kind V(Pod).
   - Idle means every signal with data has been quiet for O(idle_after) - CPU against the requests, the working set not
