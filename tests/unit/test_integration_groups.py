@@ -3,7 +3,6 @@ change it (tests/conftest.py): a new file that forgets fails here, not as a flak
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from tests.conftest import INTEGRATION, READS_CLUSTER_BESIDE, RUN_ALONE, SHARED_CLUSTER
 

@@ -399,8 +399,8 @@ def _usage_chart(c, resource, scale, unit):
         lines.append({"label": "recommended request", "points": [[start, rec / scale], [end, rec / scale]], "state": "warning", "dash": True,
                       "note": amount(rec)})
     rank = series.get("rank")
-    title = "%s%s %s/%s %s: %s \u2014 %s" % ("#%d " % rank if rank else "", c["kind"], c["namespace"], c["name"], c["container"], resource,
-                                          pictured_because(c))
+    head = "%s%s %s/%s %s: %s" % ("#%d " % rank if rank else "", c["kind"], c["namespace"], c["name"], c["container"], resource)
+    title = "%s \u2014 %s" % (head, pictured_because(c))
     return {"kind": "lines", "title": title, "rank": rank, "start": start, "end": end, "unit": unit, "lines": lines,
             "series": [[line["label"], max(v for _t, v in line["points"])] for line in lines]}
 

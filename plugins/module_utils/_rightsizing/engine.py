@@ -259,9 +259,9 @@ def idle(cpu, network, requests, spec_cpu_request, end, opts, memory=None, reque
     since = max(times) if times else None
     idle_for = last - (since if since is not None else min(steps)) if since != last else 0.0
     woke = [s for s in signals if last_busy[s] is not None and last_busy[s] == since]
+    woke_text = "; last busy: %s" % ", ".join(woke) if woke and idle_for > 0 else ""
     return dict(out, idle=idle_for >= opts["idle_after"], idle_for_seconds=int(idle_for), since=since,
-                reason="%s for %.1f h%s" % (_idle_reason(opts, signals), idle_for / 3600.0,
-                                             "; last busy: %s" % ", ".join(woke) if woke and idle_for > 0 else ""))
+                reason="%s for %.1f h%s" % (_idle_reason(opts, signals), idle_for / 3600.0, woke_text))
 
 
 # ---- cost and patch -----------------------------------------------------------------------------
