@@ -236,7 +236,7 @@ def _busy_steps(cpu, memory, network, request_rate, requests, spec_cpu_request, 
 
 def _idle_reason(opts, signals):
     words = {"cpu": "CPU under %d %% of requests" % round(100 * opts["idle_cpu_share"]),
-             "memory": "working set steady (no step moved it over %d %% and 32 MiB)" % round(100 * opts["idle_memory_change"]),
+             "memory": "working set steady (no step moved it over %d %% and %.0f MiB)" % (round(100 * opts["idle_memory_change"]), MIN_MEMORY_MOVE / MIB),
              "network": "network under %.0f B/s" % opts["idle_network_bps"],
              "requests": "requests under %g/s" % opts["idle_request_rate"]}
     return ", ".join(words[s] for s in signals)
