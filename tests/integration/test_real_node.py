@@ -37,6 +37,11 @@ def node(lab_k8s, lab_realnode):
     return found
 
 
+def _crasher_state(node) -> dict:
+    pod = items(node, "pods", "-n", NS, "-l", "app.kubernetes.io/name=crasher")[0]
+    return pod["status"]["containerStatuses"][0]["state"]
+
+
 def kubectl(node, *args) -> str:
     k8s = node["k8s"]
     proc = subprocess.run([k8s["kubectl"], "--kubeconfig", k8s["kubeconfig"], *args], capture_output=True, text=True, timeout=60, check=False)
@@ -171,7 +176,8 @@ def test_kwok_stages_have_the_real_kubelet_shapes(node, lab_k8s):
         assert "containerID" in rc and "containerID" in kc, (scenario, kc)
     ready = {c["type"]: c for c in played["CrashLoopBackOff"]["status"]["conditions"]}["Ready"]
     assert ready["status"] == "False" and ready["reason"] == "ContainersNotReady"
-    real_wait = real["CrashLoopBackOff"]["status"]["containerStatuses"][0]["state"]["waiting"]
+    # Between back-offs the real crasher runs for a moment and terminates again: read it while it waits.
+    real_wait = wait_for("the real crasher waiting in its back-off", lambda: _crasher_state(node).get("waiting"), timeout=60, interval=0.5)
     played_wait = played["CrashLoopBackOff"]["status"]["containerStatuses"][0]["state"]["waiting"]
     prefix = "back-off "
     assert real_wait["message"].startswith(prefix) and played_wait["message"].startswith(prefix)
