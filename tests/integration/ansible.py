@@ -11,6 +11,8 @@ from pathlib import Path
 from tests.integration.collection import REPO_ROOT, collections_root
 
 PYTHON = sys.executable
+# writes the registered result of run_module's task (a second task copying it cost ~0.5 s a run)
+RESULT_CALLBACK = Path(__file__).parent / "callback_plugins" / "sre_toolkit_result_file.py"
 
 
 def ansible_env(extra: dict | None = None) -> dict:
@@ -74,14 +76,15 @@ def run_module(name: str, args: dict, check=False, diff=False, env: dict | None 
             "gather_facts": False,
             "tasks": [
                 {"name": "module under test", fqcn: "{{ module_args }}", "register": "result", "ignore_errors": True},
-                {"name": "save result", "ansible.builtin.copy": {"content": "{{ result | to_json }}", "dest": str(out)},
-                 "check_mode": False},
             ],
         }]
         playbook = tmpdir / "play.yml"
         playbook.write_text(json.dumps(play))
         cmd = playbook_command(playbook, tmpdir, {"module_args": args}, check, diff)
-        proc = subprocess.run(cmd, cwd=str(REPO_ROOT), env=ansible_env(env), capture_output=True, text=True, timeout=timeout, check=False)
+        saving = {"ANSIBLE_CALLBACK_PLUGINS": str(RESULT_CALLBACK.parent), "ANSIBLE_CALLBACKS_ENABLED": RESULT_CALLBACK.stem,
+                  "SRE_TOOLKIT_RESULT_FILE": str(out)}
+        proc = subprocess.run(cmd, cwd=str(REPO_ROOT), env=ansible_env({**(env or {}), **saving}), capture_output=True, text=True,
+                              timeout=timeout, check=False)
         if not out.exists():
             raise AssertionError(f"ansible-playbook produced no result (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         result = json.loads(out.read_text())
