@@ -7,12 +7,15 @@ import json
 from tests.integration.ansible import run_playbook
 from tests.integration.test_reports import OUTPUT, Browser
 
+PICK_ANY = {"namespaces": ["lab-chaos"], "cooldown": "0", "min_age": "0s"}
+
 
 def _run(lab_k8s, tmp_path, rc=0, **extra):
     extra_vars = {
         "chaos_kubeconfig": lab_k8s["kubeconfig"],
-        # No cooldown: an earlier real run (this file's, or another test's) must not leave nothing to pick.
-        "chaos_pod_killer": {"namespaces": ["lab-chaos"], "cooldown": "0"},
+        # No cooldown and no minimum age: neither an earlier real run (this file's, or another test's) nor a
+        # lab that came up a minute ago may leave nothing to pick.
+        "chaos_pod_killer": PICK_ANY,
         "chaos_report_dir": str(tmp_path),
         **extra,
     }
@@ -40,7 +43,7 @@ def test_dry_run_report_plans_and_does_not_judge(lab_k8s, tmp_path):
 
 def test_real_run_is_judged_with_a_timeline(lab_k8s, tmp_path, tmp_path_factory):
     report, page, record = _run(lab_k8s, tmp_path, chaos_dry_run=False,
-                                chaos_pod_killer={"namespaces": ["lab-chaos"], "mode": "fixed", "count": 2, "cooldown": "0"},
+                                chaos_pod_killer=dict(PICK_ANY, mode="fixed", count=2),
                                 chaos_memory_hog={"size": "40Mi", "duration": 3})
     hog = record["results"]["memory_hog"]
     assert hog["outcome"] == "completed" and hog["peak"]["hog_rss_bytes"] >= 40 * 1024 * 1024
