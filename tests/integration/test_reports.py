@@ -16,6 +16,7 @@ SRE_TOOLKIT_DOCS_SCREENSHOT=<path> also copies the first-screen screenshot there
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import re
@@ -84,8 +85,11 @@ class Browser:
         self._r, from_chrome_w = os.pipe()
 
         def wire():
-            os.dup2(to_chrome_r, 3)
-            os.dup2(from_chrome_w, 4)
+            # the pipes may themselves be fds 3 and 4 (outside pytest): move both above them first, so
+            # neither dup2 overwrites the other or lands on itself (which would keep close-on-exec)
+            reading, writing = (fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (to_chrome_r, from_chrome_w))
+            os.dup2(reading, 3)
+            os.dup2(writing, 4)
 
         self.proc = subprocess.Popen([ensure_chromium(), *CHROMIUM_FLAGS, "--remote-debugging-pipe", f"--user-data-dir={profile}",
                                       f"--window-size={width},{height}", "about:blank"],
