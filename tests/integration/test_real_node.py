@@ -30,16 +30,15 @@ def node(lab_k8s, lab_realnode):
     def backing_off():
         # A fresh node's crasher is still between its first restarts (running, terminated, backing off for
         # 10 s); from the second restart on it waits 20 s and more in CrashLoopBackOff, as crash-loopers do.
-        pod = items(found, "pods", "-n", NS, "-l", "app.kubernetes.io/name=crasher")[0]
-        cs = pod["status"]["containerStatuses"][0]
+        cs = _crasher_status(found)
         return cs["restartCount"] >= 2 and (cs["state"].get("waiting") or {}).get("reason") == "CrashLoopBackOff"
     wait_for("the crasher backing off after its second restart", backing_off, timeout=150)
     return found
 
 
-def _crasher_state(node) -> dict:
+def _crasher_status(node) -> dict:
     pod = items(node, "pods", "-n", NS, "-l", "app.kubernetes.io/name=crasher")[0]
-    return pod["status"]["containerStatuses"][0]["state"]
+    return pod["status"]["containerStatuses"][0]
 
 
 def kubectl(node, *args) -> str:
@@ -177,7 +176,7 @@ def test_kwok_stages_have_the_real_kubelet_shapes(node, lab_k8s):
     ready = {c["type"]: c for c in played["CrashLoopBackOff"]["status"]["conditions"]}["Ready"]
     assert ready["status"] == "False" and ready["reason"] == "ContainersNotReady"
     # Between back-offs the real crasher runs for a moment and terminates again: read it while it waits.
-    real_wait = wait_for("the real crasher waiting in its back-off", lambda: _crasher_state(node).get("waiting"), timeout=60, interval=0.5)
+    real_wait = wait_for("the real crasher waiting in its back-off", lambda: _crasher_status(node)["state"].get("waiting"), timeout=60, interval=0.5)
     played_wait = played["CrashLoopBackOff"]["status"]["containerStatuses"][0]["state"]["waiting"]
     prefix = "back-off "
     assert real_wait["message"].startswith(prefix) and played_wait["message"].startswith(prefix)
