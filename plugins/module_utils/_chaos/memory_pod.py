@@ -16,6 +16,10 @@ from ansible_collections.sre.toolkit.plugins.module_utils._chaos import memory
 from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError
 
 GRACE_SECONDS = 2
+# A create whose answer never came (read timeout, 5xx) may still be committed by the apiserver: the
+# cleanup then watches this long for the helper to appear before it says nothing is left.
+UNANSWERED_CREATE = ("timeout", "server")
+APPEAR_SECONDS = 30.0
 
 
 def pods_path(namespace, name=None):
@@ -53,9 +57,20 @@ def shown_spec(pod):
     return shown
 
 
-def clean_up(client, namespace, selector, wait=30.0, check_mode=False):
-    """Delete every helper pod matching the selector and wait until they are gone."""
-    found = sorted(p["metadata"]["name"] for p in client.list_all(pods_path(namespace), params={"labelSelector": selector}))
+def _helpers(client, namespace, selector):
+    return sorted(p["metadata"]["name"] for p in client.list_all(pods_path(namespace), params={"labelSelector": selector}))
+
+
+def clean_up(client, namespace, selector, wait=30.0, check_mode=False, appear_within=0.0):
+    """Delete every helper pod matching the selector and wait until they are gone.
+
+    appear_within: seconds to keep looking while none is found (a create that may still land).
+    """
+    found = _helpers(client, namespace, selector)
+    appear_end = time.monotonic() + appear_within
+    while not found and not check_mode and time.monotonic() < appear_end:
+        time.sleep(1.0)
+        found = _helpers(client, namespace, selector)
     if check_mode or not found:
         return {"selector": selector, "namespace": namespace, "found": found, "deleted": [], "remaining": found if check_mode else []}
     deleted = []
@@ -73,7 +88,7 @@ def clean_up(client, namespace, selector, wait=30.0, check_mode=False):
     remaining = found
     while remaining and time.monotonic() < end:
         time.sleep(0.5)
-        remaining = sorted(p["metadata"]["name"] for p in client.list_all(pods_path(namespace), params={"labelSelector": selector}))
+        remaining = _helpers(client, namespace, selector)
     return {"selector": selector, "namespace": namespace, "found": found, "deleted": deleted, "remaining": remaining}
 
 
@@ -113,6 +128,7 @@ class PodHog:
         self.poll = poll
         self.namespace = params["namespace"]
         self.helper_namespace = params.get("helper_namespace") or self.namespace
+        self.create_unanswered = False
 
     def prepare(self):
         """Target, sizes, preflight and helper spec: everything check mode reports."""
@@ -138,6 +154,13 @@ class PodHog:
             "node_allocatable_bytes": allocatable, "plan": plan, "preflight": verdict, "helper": helper,
         }
 
+    def _create_helper(self, body):
+        try:
+            return self.client.create(pods_path(self.helper_namespace), body)
+        except ToolkitError as exc:
+            self.create_unanswered = exc.kind in UNANSWERED_CREATE
+            raise
+
     def run(self, prepared):
         """Create the helper, wait for its end (or an OOM kill of the target), always clean up."""
         target = prepared["target"]
@@ -148,7 +171,7 @@ class PodHog:
         deadline = started + prepared["plan"]["hard_timeout_seconds"]
         outcome, helper, helper_name, new_ooms, peak = "running", None, None, [], None
         try:
-            created = self.client.create(pods_path(self.helper_namespace), prepared["helper"])
+            created = self._create_helper(prepared["helper"])
             helper_name = created["metadata"]["name"]
             try:
                 while True:
@@ -169,7 +192,7 @@ class PodHog:
                 outcome = "hog_oom_killed"  # the helper exits 0 even when the kernel killed its workers
         finally:
             ended_at = utc_now()
-            cleanup = clean_up(self.client, self.helper_namespace, selector)
+            cleanup = clean_up(self.client, self.helper_namespace, selector, appear_within=APPEAR_SECONDS if self.create_unanswered else 0.0)
         return {
             "outcome": outcome, "started_at": started_at, "ended_at": ended_at,
             "elapsed_seconds": round(time.monotonic() - started, 3),
