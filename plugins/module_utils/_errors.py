@@ -11,6 +11,8 @@ KINDS = frozenset((
     "invalid", "dependency", "connection", "timeout", "tls", "auth", "forbidden", "not_found",
     "conflict", "too_many_requests", "server", "http", "deadline", "dns",
 ))
+# A write that failed with one of these got no real answer: the server may still have carried it out.
+UNANSWERED_KINDS = ("timeout", "server")
 
 
 class ToolkitError(Exception):

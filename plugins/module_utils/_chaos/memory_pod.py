@@ -13,12 +13,11 @@ import json
 import time
 
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos import memory
-from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError
+from ansible_collections.sre.toolkit.plugins.module_utils._errors import UNANSWERED_KINDS, ToolkitError
 
 GRACE_SECONDS = 2
-# A create whose answer never came (read timeout, 5xx) may still be committed by the apiserver: the
-# cleanup then watches this long for the helper to appear before it says nothing is left.
-UNANSWERED_CREATE = ("timeout", "server")
+# After a create that got no answer (UNANSWERED_KINDS) the apiserver may still store the helper: the
+# cleanup watches this long for it to appear before it says nothing is left.
 APPEAR_SECONDS = 30.0
 
 
@@ -158,7 +157,7 @@ class PodHog:
         try:
             return self.client.create(pods_path(self.helper_namespace), body)
         except ToolkitError as exc:
-            self.create_unanswered = exc.kind in UNANSWERED_CREATE
+            self.create_unanswered = exc.kind in UNANSWERED_KINDS
             raise
 
     def run(self, prepared):
