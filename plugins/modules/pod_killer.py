@@ -415,7 +415,7 @@ skipped_pods:
       C(owner_kind_not_included), C(owner_kind_excluded),
       C(terminating), C(not_running), C(not_ready), C(too_young), C(owner_not_ready), C(owner_cooldown),
       C(multiple_pdbs), C(pdb_not_observed), C(outside_window), C(max_per_owner), C(min_ready_replicas),
-      C(pdb_budget), C(not_sampled), C(gone), C(pdb_refused), C(gate_failed)."
+      C(pdb_budget), C(not_sampled), C(gone), C(pdb_refused), C(action_failed), C(gate_failed)."
   returned: success
   type: list
   elements: dict

@@ -355,6 +355,65 @@ def test_eviction_refused_by_a_pdb_is_a_skip(lab):
     assert k8s.get("/api/v1/namespaces/%s/pods/db-0" % ns)["metadata"]["uid"] == pod["metadata"]["uid"]
 
 
+def _refuse_eviction_of(k8s, ns, pod_name):
+    """A ValidatingAdmissionPolicy that refuses (HTTP 422) the eviction of one pod; returns its name once in force."""
+    name = "pk-refuse-%s" % ns
+    k8s.create("/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies", {
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy", "metadata": {"name": name},
+        "spec": {"failurePolicy": "Fail",
+                 "matchConstraints": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}},
+                                      "resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
+                                                         "resources": ["pods/eviction"]}]},
+                 "validations": [{"expression": "object.metadata.name != '%s'" % pod_name, "reason": "Invalid",
+                                  "message": "lab policy: %s may not be evicted" % pod_name}]}})
+    k8s.create("/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings", {
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding", "metadata": {"name": name},
+        "spec": {"policyName": name, "validationActions": ["Deny"]}})
+    eviction = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod_name, "namespace": ns}}
+    deadline = time.monotonic() + 60
+    while True:  # the apiserver loads policies asynchronously: a dry-run eviction shows when it is in force
+        try:
+            k8s.create("/api/v1/namespaces/%s/pods/%s/eviction" % (ns, pod_name), eviction, params={"dryRun": "All"})
+        except ToolkitError as exc:
+            if exc.status == 422:
+                return name
+        assert time.monotonic() < deadline, "the ValidatingAdmissionPolicy never came into force"
+        time.sleep(0.5)
+
+
+def _drop_policy(k8s, name):
+    for kind in ("validatingadmissionpolicybindings", "validatingadmissionpolicies"):
+        try:
+            k8s.delete("/apis/admissionregistration.k8s.io/v1/%s/%s" % (kind, name))
+        except ToolkitError:
+            pass
+
+
+def test_an_eviction_the_api_refuses_is_reported_and_the_others_go_on(lab):
+    """One pod's eviction refused by an admission policy (not a PDB): that pod is an `action_failed` skip with the API's
+    message and a warning finding; the pods evicted before and after it are victims, and the run does not fail."""
+    k8s, ns = lab["k8s"], lab["ns"]["target"]
+    steady(k8s, all_namespaces(lab))
+    batch = sorted(p["metadata"]["name"] for p in k8s.list_all("/api/v1/namespaces/%s/pods" % ns, params={"labelSelector": "app=batch"}))
+    refused = batch[1]
+    policy = _refuse_eviction_of(k8s, ns, refused)
+    try:
+        result = run_module("pod_killer", base_args(lab, namespaces=[ns], label_selector="app=batch", dry_run=False, mode="all",
+                                                    max_per_owner=0, min_ready_replicas=0, recovery_timeout=60))
+    finally:
+        _drop_policy(k8s, policy)
+    assert not result.get("failed"), result.get("msg")
+    assert result["changed"] is True
+    assert sorted(v["name"] for v in result["victims"]) == [name for name in batch if name != refused]
+    [skip] = [s for s in result["skipped_pods"] if s["name"] == refused]
+    assert skip["reason"] == "action_failed" and "lab policy: %s may not be evicted" % refused in skip["detail"], skip
+    [warning] = [f for f in result["findings"] if f["id"] == "chaos.action_failed"]
+    assert warning["severity"] == "warning" and warning["subject"]["name"] == refused and "may not be evicted" in warning["message"]
+    assert result["summary"]["skipped_by_reason"]["action_failed"] == 1
+    assert k8s.get("/api/v1/namespaces/%s/pods/%s" % (ns, refused))["metadata"].get("deletionTimestamp") is None
+    steady(k8s, all_namespaces(lab))
+
+
 def test_cooldown_is_recorded_on_the_owner_and_honoured(lab):
     k8s, ns = lab["k8s"], lab["ns"]["target"]
     steady(k8s, all_namespaces(lab))

@@ -28,6 +28,12 @@ RULES = {
         "meaning": "A real run would fail: the identity may not evict or delete the chosen pods.",
         "fix": "Grant the missing verbs (SelfSubjectAccessReviews in evidence) to the identity the kubeconfig uses.",
     },
+    "chaos.action_failed": {
+        "severities": ("warning",),
+        "meaning": "The API did not evict or delete a chosen pod (an error other than a PodDisruptionBudget's refusal, or a lost "
+                   "answer while the pod is still there); the other victims went on.",
+        "fix": "Read the error in evidence (admission webhook, API server trouble) and run again once it is fixed.",
+    },
     "chaos.no_victim": {
         "severities": ("info",),
         "meaning": "No pod was eligible: every pod read was skipped for a reason (protected, opted out, budget, window...).",

@@ -30,6 +30,11 @@ def pod_killer(result):
                                  "ready replicas %s of %s, not back within the recovery timeout" % (owner.get("ready"), owner.get("baseline_ready")),
                                  "find why replacement pods do not become ready before running again",
                                  {"ready": owner.get("ready"), "baseline_ready": owner.get("baseline_ready")}, check))
+    for pod in result.get("skipped_pods") or ():
+        if pod.get("reason") == "action_failed":
+            found.append(finding("chaos.action_failed", "warning", subject("Pod", pod["name"], pod["namespace"]),
+                                 "%s failed: %s" % ((result.get("record") or {}).get("action", "evict"), pod.get("detail")),
+                                 "read the error; run again once the API acts on the pod", {"owner": pod.get("owner"), "detail": pod.get("detail")}, check))
     gate = result.get("gate") or {}
     if gate.get("checked") and not gate.get("passed"):
         failed = [c for c in gate.get("checks") or () if not c.get("passed")]

@@ -21,7 +21,7 @@ from ansible_collections.sre.toolkit.plugins.module_utils._chaos import ChaosInp
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos import pods as engine
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos.pods import PodKillerOptions
 from ansible_collections.sre.toolkit.plugins.module_utils._chaos.windows import format_timestamp
-from ansible_collections.sre.toolkit.plugins.module_utils._errors import ToolkitError
+from ansible_collections.sre.toolkit.plugins.module_utils._errors import UNANSWERED_KINDS, ToolkitError
 from ansible_collections.sre.toolkit.plugins.module_utils._findings import contract, gate as gate_result
 from ansible_collections.sre.toolkit.plugins.module_utils._http import HttpClient
 from ansible_collections.sre.toolkit.plugins.module_utils._k8s import K8sClient
@@ -238,7 +238,21 @@ class PodKillerRun(object):
                     self.settings["action"], victim["namespace"], victim["name"], exc.msg,
                     "create on pods/eviction" if self.settings["action"] == "evict" else "delete on pods"),
                     kind="forbidden", status=exc.status)
-            raise
+            if exc.kind in UNANSWERED_KINDS:
+                return self._settle_unanswered(victim, exc)
+            # one pod the API would not act on must not hide the victims already disrupted, nor stop the others
+            return "skipped", "action_failed", exc.msg
+
+    def _settle_unanswered(self, victim, exc):
+        """The answer was lost (timeout, 5xx): the pod itself tells whether the action took."""
+        done = "evicted" if self.settings["action"] == "evict" else "deleted"
+        try:
+            pod = self.k8s.get_or_none(_pod_path(victim["namespace"], victim["name"]))
+        except ToolkitError as again:
+            return "skipped", "action_failed", "%s; reading the pod afterwards failed too: %s" % (exc.msg, again.msg)
+        if pod is None or (pod.get("metadata") or {}).get("uid") != victim["uid"] or (pod.get("metadata") or {}).get("deletionTimestamp"):
+            return done, None, None
+        return "skipped", "action_failed", "%s; the pod is still there, not terminating" % exc.msg
 
     def audit(self, victim, outcome, run_id):
         """Event on the owner and the cooldown annotation; failures are warnings, the pod is already gone."""

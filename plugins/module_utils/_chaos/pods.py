@@ -76,6 +76,8 @@ SKIP_REASONS = (
     ("not_sampled", "eligible, but the mode's count was reached by other pods"),
     ("gone", "the pod disappeared or was replaced before it was disrupted"),
     ("pdb_refused", "the eviction API refused it (HTTP 429) to honour a PodDisruptionBudget"),
+    ("action_failed", "the API did not evict or delete it (an error other than a PodDisruptionBudget's 429), or its answer was lost "
+                      "and the pod is still there"),
     ("gate_failed", "the steady-state gate failed, so nothing was disrupted"),
 )
 SKIP_REASON_IDS = tuple(reason for reason, _text in SKIP_REASONS)
