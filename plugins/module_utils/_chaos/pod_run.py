@@ -238,6 +238,8 @@ class PodKillerRun(object):
                     self.settings["action"], victim["namespace"], victim["name"], exc.msg,
                     "create on pods/eviction" if self.settings["action"] == "evict" else "delete on pods"),
                     kind="forbidden", status=exc.status)
+            if exc.kind == "auth":
+                raise  # credentials that stopped working would fail every pod alike
             if exc.kind in UNANSWERED_KINDS:
                 return self._settle_unanswered(victim, exc)
             # one pod the API would not act on must not hide the victims already disrupted, nor stop the others

@@ -55,3 +55,9 @@ def test_a_missing_permission_still_fails_the_run():
     with pytest.raises(ToolkitError) as caught:
         _disrupt(Api(ToolkitError("POST .../eviction answered 403: forbidden", kind="forbidden", status=403)))
     assert "no permission to evict pod ns/web-1" in caught.value.msg
+
+
+def test_credentials_that_stopped_working_fail_the_run():
+    with pytest.raises(ToolkitError) as caught:
+        _disrupt(Api(ToolkitError("POST .../eviction answered 401: Unauthorized", kind="auth", status=401)))
+    assert caught.value.kind == "auth"
