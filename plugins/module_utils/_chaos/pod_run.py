@@ -245,15 +245,17 @@ class PodKillerRun(object):
             # one pod the API would not act on must not hide the victims already disrupted, nor stop the others
             return "skipped", "action_failed", exc.msg
 
+    def _acted(self):
+        return "evicted" if self.settings["action"] == "evict" else "deleted"
+
     def _settle_unanswered(self, victim, exc):
         """The answer was lost (timeout, 5xx): the pod itself tells whether the action took."""
-        done = "evicted" if self.settings["action"] == "evict" else "deleted"
         try:
             pod = self.k8s.get_or_none(_pod_path(victim["namespace"], victim["name"]))
         except ToolkitError as again:
             return "skipped", "action_failed", "%s; reading the pod afterwards failed too: %s" % (exc.msg, again.msg)
-        if pod is None or (pod.get("metadata") or {}).get("uid") != victim["uid"] or (pod.get("metadata") or {}).get("deletionTimestamp"):
-            return done, None, None
+        if engine.action_took(victim, pod):
+            return self._acted(), None, None
         return "skipped", "action_failed", "%s; the pod is still there, not terminating" % exc.msg
 
     def audit(self, victim, outcome, run_id):
@@ -435,7 +437,7 @@ class PodKillerRun(object):
     def _outcome(self, dry_run, gate, victims, recovery):
         if not gate["passed"]:
             return "aborted: the steady-state gate failed"
-        verb = "would %s" % self.settings["action"] if dry_run else ("evicted" if self.settings["action"] == "evict" else "deleted")
+        verb = "would %s" % self.settings["action"] if dry_run else self._acted()
         text = "%s %d pod(s)" % (verb, len(victims))
         if recovery:
             late = [r for r in recovery if not r["recovered"]]

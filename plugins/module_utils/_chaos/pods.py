@@ -507,6 +507,16 @@ def _victim(pod, owner, matching, eligible, wanted, options):
     return entry
 
 
+def is_gone(victim, pod_now):
+    """The victim's pod no longer exists, or another pod has its name now."""
+    return pod_now is None or _meta(pod_now).get("uid") != victim["uid"]
+
+
+def action_took(victim, pod_now):
+    """After an eviction or delete whose answer was lost: gone, replaced or terminating means it took."""
+    return is_gone(victim, pod_now) or bool(_meta(pod_now).get("deletionTimestamp"))
+
+
 def recheck(victim, pod_now, owner_obj_now, pdbs_now, now, options, disrupted_in_owner=0, used_in_pdb=None):
     """Re-check a victim just before acting on fresh objects: (reason, detail), or (None, None) to go.
 
@@ -514,7 +524,7 @@ def recheck(victim, pod_now, owner_obj_now, pdbs_now, now, options, disrupted_in
     the controllers' status can lag behind our own actions: we trust the smaller of the
     fresh budget and the planned budget minus what we used.
     """
-    if pod_now is None or _meta(pod_now).get("uid") != victim["uid"]:
+    if is_gone(victim, pod_now):
         return "gone", "%s/%s no longer exists with uid %s" % (victim["namespace"], victim["name"], victim["uid"])
     annotations = _meta(pod_now).get("annotations") or {}
     if _is_true(annotations.get(options.opt_out_annotation, "")):
